@@ -1,0 +1,1 @@
+"""Panel engines behind one interface (see base.py)."""

@@ -1,0 +1,126 @@
+"""The one seam every panel engine implements: `generate(request) -> image`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from PIL import Image
+
+Point = tuple[float, float] | None  # normalised (x, y) in the panel, 0..1; None = keypoint absent
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A file an engine reads, with the content fingerprint that enters job keys."""
+
+    path: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class AdapterRef:
+    """A LoRA (or other weight adapter) applied with a weight."""
+
+    file: FileRef
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class PlacedPose:
+    """One figure in a panel: COCO-18 body keypoints (+ optional hands/face) in panel coordinates."""
+
+    body: tuple[Point, ...]  # 18 entries, COCO-18 order
+    who: str | None = None
+    left_hand: tuple[Point, ...] = ()
+    right_hand: tuple[Point, ...] = ()
+    face: tuple[Point, ...] = ()
+
+
+@dataclass(frozen=True)
+class CharacterLook:
+    """What the draft renderer needs of a character: name and palette colours (hex)."""
+
+    name: str
+    palette: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ControlInput:
+    """A control image request for a ControlNet: type, model file, weight and active step fraction."""
+
+    kind: str  # "openpose" | "lineart"
+    model: FileRef | None
+    weight: float = 1.0
+    start: float = 0.0
+    end: float = 1.0
+    source: FileRef | None = None  # sketch / reference image the control is derived from
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Everything that determines a panel's generated image; frozen so it can be hashed into a key."""
+
+    panel_id: str
+    prompt: str
+    negative: str
+    seed: int
+    width: int  # generation size in pixels (multiples of 8)
+    height: int
+    model: FileRef | None = None
+    sampler: str = "DPM++ 2M Karras"
+    steps: int = 25
+    cfg: float = 7.0
+    clip_skip: int = 1
+    eta: float = 0.0
+    loras: tuple[AdapterRef, ...] = ()
+    embeddings: tuple[FileRef, ...] = ()
+    characters: tuple[CharacterLook, ...] = ()
+    poses: tuple[PlacedPose, ...] = ()
+    controls: tuple[ControlInput, ...] = ()
+    shot: str = "medium"
+    label: str = ""
+    options: tuple[tuple[str, str], ...] = field(default=())  # engine-specific extras (precision, offload…)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A panel renderer. `version` enters every key of the jobs it runs."""
+
+    name: str
+    version: str
+
+    def generate(self, request: GenerateRequest) -> Image.Image:
+        """Render one panel at (request.width, request.height), RGB."""
+        ...
+
+    def close(self) -> None:
+        """Release resident models."""
+        ...
+
+
+ENGINE_NAMES = ("draft", "diffusion")
+
+
+def engine_version(name: str) -> str:
+    """The version of an engine's output format, known without importing the engine's heavy deps."""
+    from comicforge.engines import draft
+
+    if name == "draft":
+        return draft.VERSION
+    from comicforge.engines.diffusion import VERSION as diffusion_version
+
+    return diffusion_version
+
+
+def create_engine(name: str) -> Engine:
+    """Instantiate an engine by name (heavy imports happen only here, and only for diffusion)."""
+    if name == "draft":
+        from comicforge.engines.draft import DraftEngine
+
+        return DraftEngine()
+    if name == "diffusion":
+        from comicforge.engines.diffusion.engine import DiffusionEngine
+
+        return DiffusionEngine()
+    raise ValueError(f"unknown engine {name!r} (valid: {', '.join(ENGINE_NAMES)})")

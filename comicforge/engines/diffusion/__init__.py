@@ -1,0 +1,3 @@
+"""Stable Diffusion engine on diffusers (heavy imports live in engine.py and below)."""
+
+VERSION = "diffusion-0"
