@@ -1,0 +1,1 @@
+"""Control images for ControlNets and the draft engine: OpenPose figures and lineart."""
