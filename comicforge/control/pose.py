@@ -61,7 +61,13 @@ FACE_MIRROR = (
     64, 63, 62, 61, 60, 67, 66, 65, 69, 68,
 )  # fmt: skip
 
-POINT_COUNTS = {"pose_keypoints_2d": (18, 25), "hand_left_keypoints_2d": (21,), "hand_right_keypoints_2d": (21,), "face_keypoints_2d": (70,)}
+POINT_COUNTS = {  # points a person's list may hold
+    "pose_keypoints_2d": (18, 25),
+    "hand_left_keypoints_2d": (21,),
+    "hand_right_keypoints_2d": (21,),
+    "face_keypoints_2d": (70,),
+}
+NORMALISED_LIMIT = 2.0  # coordinates all below this are fractions of the canvas (points may lie off it)
 BOUNDS_MARGIN = 1.05  # a pixel file without canvas size is read in a square 5 % larger than its extent
 
 
@@ -127,8 +133,8 @@ def _frame_poses(frame: dict, source: str, canvas: tuple[int, int] | None) -> li
     """The people of one frame, each part's triplets → points normalised to the frame's canvas."""
     people = [_person_parts(person, f"{source}: people[{i}]") for i, person in enumerate(frame["people"])]
     present = [xyc[xyc[:, 2] > 0, :2] for parts in people for xyc in parts.values()]
-    extent = np.concatenate(present).max(axis=0) if present and any(len(p) for p in present) else np.zeros(2)
-    normalised = bool(np.all(extent <= 1.0 + 1e-6))
+    extent = np.concatenate([np.zeros((1, 2)), *present]).max(axis=0)
+    normalised = bool(np.all(extent <= NORMALISED_LIMIT))
     scale = _canvas_scale(frame, canvas, extent, normalised, source)
     return [_placed(parts, scale, normalised) for parts in people]
 
@@ -153,7 +159,9 @@ def _person_parts(person: Any, where: str) -> dict[str, np.ndarray]:
     return parts
 
 
-def _canvas_scale(frame: dict, canvas: tuple[int, int] | None, extent: np.ndarray, normalised: bool, source: str) -> np.ndarray:
+def _canvas_scale(
+    frame: dict, canvas: tuple[int, int] | None, extent: np.ndarray, normalised: bool, source: str
+) -> np.ndarray:
     """The (width, height) that pixel coordinates are divided by."""
     if normalised:
         return np.ones(2)

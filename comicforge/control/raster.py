@@ -7,6 +7,8 @@ trained on images drawn by those calls. Canvases are `(H, W, 3)` uint8 arrays, c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 Colour = tuple[int, int, int]
@@ -90,6 +92,17 @@ def fill_convex_polygon(canvas: np.ndarray, vertices: np.ndarray, colour: Colour
         canvas[y, left : right + 1] = colour
 
 
+@dataclass
+class _Edge:
+    """One side of FillConvexPoly's edge walk: vertex index, walk direction, fixed-point x and its step."""
+
+    idx: int
+    di: int
+    x: int = -XY_ONE
+    dx: int = 0
+    ye: int = 0
+
+
 def _scanline_spans(v: list[tuple[int, int]], shift: int, height: int, width: int):
     """The (row, x_left, x_right) spans of OpenCV's FillConvexPoly edge walk (a literal port of its DDA)."""
     delta = (1 << shift) >> 1
@@ -104,34 +117,34 @@ def _scanline_spans(v: list[tuple[int, int]], shift: int, height: int, width: in
         return
     ymax = min(ymax, height - 1)
     edges = n
-    edge = [{"idx": imin, "di": 1, "x": -XY_ONE, "dx": 0, "ye": ymin}, {"idx": imin, "di": n - 1, "x": -XY_ONE, "dx": 0, "ye": ymin}]
+    edge = [_Edge(imin, 1, ye=ymin), _Edge(imin, n - 1, ye=ymin)]
     y = ymin
     while True:
         for e in edge:
-            if y < e["ye"]:
+            if y < e.ye:
                 continue
-            idx0 = e["idx"]
-            idx = (idx0 + e["di"]) % n
+            idx0 = e.idx
+            idx = (idx0 + e.di) % n
             while edges > 0:
                 edges -= 1
                 ty = (v[idx][1] + delta) >> shift
                 if ty > y:
                     xs, xe = v[idx0][0] << (XY_SHIFT - shift), v[idx][0] << (XY_SHIFT - shift)
-                    e.update(ye=ty, dx=_c_div((xe - xs) * 2 + (ty - y), 2 * (ty - y)), x=xs, idx=idx)
+                    e.ye, e.dx, e.x, e.idx = ty, _c_div((xe - xs) * 2 + (ty - y), 2 * (ty - y)), xs, idx
                     break
                 idx0 = idx
-                idx = (idx + e["di"]) % n
+                idx = (idx + e.di) % n
             else:
                 edges -= 1  # the C loop's post-decrement when it runs out of edges
         if edges < 0:
             return
         if y >= 0:
-            left, right = sorted((edge[0]["x"], edge[1]["x"]))
+            left, right = sorted((edge[0].x, edge[1].x))
             x_left, x_right = (left + half) >> XY_SHIFT, (right + half) >> XY_SHIFT
             if x_right >= 0 and x_left < width:
                 yield y, max(x_left, 0), min(x_right, width - 1)
-        edge[0]["x"] += edge[0]["dx"]
-        edge[1]["x"] += edge[1]["dx"]
+        for e in edge:
+            e.x += e.dx
         y += 1
         if y > ymax:
             return
@@ -176,7 +189,10 @@ def thick_line(canvas: np.ndarray, p0: tuple[int, int], p1: tuple[int, int], col
     if length_sq > np.finfo(float).eps:
         r = (half + odd * XY_ONE * 0.5) / np.sqrt(length_sq)
         ox, oy = int(np.rint(dy * r)), int(np.rint(dx * r))
-        quad = np.array([(a[0] + ox, a[1] + oy), (a[0] - ox, a[1] - oy), (b[0] - ox, b[1] - oy), (b[0] + ox, b[1] + oy)])
+        quad = np.array([
+            (a[0] + ox, a[1] + oy), (a[0] - ox, a[1] - oy),
+            (b[0] - ox, b[1] - oy), (b[0] + ox, b[1] + oy),
+        ])
         fill_convex_polygon(canvas, quad, colour, shift=XY_SHIFT)
     cap = (half + XY_ONE // 2) >> XY_SHIFT
     for end in (p0, p1):
