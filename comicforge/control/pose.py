@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
@@ -101,11 +101,12 @@ def preset_pose(name: str) -> PlacedPose:
 # ------------------------------------------------------------------------------------------ JSON files
 
 
-def load_pose_file(path: Path, canvas: tuple[int, int] | None = None) -> list[PlacedPose]:
-    """Every person in an OpenPose JSON file, normalised to the file's canvas (sd-webui or CMU flavour).
+def load_pose_file(path: Path, canvas: tuple[int, int] | None = None, *, square: bool = False) -> list[PlacedPose]:
+    """Every person in an OpenPose JSON file (sd-webui or CMU flavour), normalised to the file's canvas.
 
     `canvas` (width, height) is used for pixel coordinates when the file does not state its size;
     without either, pixels are normalised by the square from (0, 0) 5 % larger than the points' extent.
+    With `square`, poses are re-expressed in a square frame like the presets' (see `square_frame`).
     """
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -113,30 +114,44 @@ def load_pose_file(path: Path, canvas: tuple[int, int] | None = None) -> list[Pl
         raise PoseError(f"{path}: cannot read pose file ({error.strerror or error})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise PoseError(f"{path}: not JSON ({error})") from None
-    return poses_from_json(document, str(path), canvas)
+    return poses_from_json(document, str(path), canvas, square=square)
 
 
-def poses_from_json(document: Any, source: str, canvas: tuple[int, int] | None = None) -> list[PlacedPose]:
+def poses_from_json(
+    document: Any, source: str, canvas: tuple[int, int] | None = None, *, square: bool = False
+) -> list[PlacedPose]:
     """Parse a decoded OpenPose document: one frame `{"people": [...]}` or a list of frames."""
     frames = document if isinstance(document, list) else [document]
     poses: list[PlacedPose] = []
     for frame in frames:
         if not isinstance(frame, dict) or not isinstance(frame.get("people"), list):
             raise PoseError(f"{source}: not an OpenPose file (expected an object with a 'people' list)")
-        poses.extend(_frame_poses(frame, source, canvas))
+        size, found = _frame_poses(frame, source, canvas)
+        poses.extend(square_frame(pose, size[0] / size[1]) if square else pose for pose in found)
     if not poses:
         raise PoseError(f"{source}: no people in the pose file")
     return poses
 
 
-def _frame_poses(frame: dict, source: str, canvas: tuple[int, int] | None) -> list[PlacedPose]:
-    """The people of one frame, each part's triplets → points normalised to the frame's canvas."""
+def square_frame(pose: PlacedPose, aspect: float) -> PlacedPose:
+    """Re-express a pose normalised to a canvas of `aspect` (w/h) in the square on its longer side.
+
+    The canvas sits centred across and on the bottom of the square, so feet stay on the frame's ground
+    and `place_pose` keeps the figure's true proportions, exactly as for a preset.
+    """
+    if aspect >= 1:
+        return _map_points(pose, lambda x, y: (x, 1.0 - (1.0 - y) / aspect))
+    return _map_points(pose, lambda x, y: (0.5 + (x - 0.5) * aspect, y))
+
+
+def _frame_poses(frame: dict, source: str, canvas: tuple[int, int] | None) -> tuple[np.ndarray, list[PlacedPose]]:
+    """A frame's canvas size (width, height) and its people, normalised to that canvas."""
     people = [_person_parts(person, f"{source}: people[{i}]") for i, person in enumerate(frame["people"])]
     present = [xyc[xyc[:, 2] > 0, :2] for parts in people for xyc in parts.values()]
     extent = np.concatenate([np.zeros((1, 2)), *present]).max(axis=0)
     normalised = bool(np.all(extent <= NORMALISED_LIMIT))
-    scale = _canvas_scale(frame, canvas, extent, normalised, source)
-    return [_placed(parts, scale, normalised) for parts in people]
+    size = _canvas_size(frame, canvas, extent, normalised, source)
+    return size, [_placed(parts, np.ones(2) if normalised else size) for parts in people]
 
 
 def _person_parts(person: Any, where: str) -> dict[str, np.ndarray]:
@@ -159,24 +174,23 @@ def _person_parts(person: Any, where: str) -> dict[str, np.ndarray]:
     return parts
 
 
-def _canvas_scale(
+def _canvas_size(
     frame: dict, canvas: tuple[int, int] | None, extent: np.ndarray, normalised: bool, source: str
 ) -> np.ndarray:
-    """The (width, height) that pixel coordinates are divided by."""
+    """The frame's (width, height): stated, given, or (for pixels) a square around the extent; 1×1 if unknown."""
+    stated = (frame.get("canvas_width"), frame.get("canvas_height"))
+    for size in (stated, canvas):
+        if size is not None and all(isinstance(s, (int, float)) and s > 0 for s in size):
+            return np.asarray(size, dtype=np.float64)
     if normalised:
         return np.ones(2)
-    size = (frame.get("canvas_width"), frame.get("canvas_height"))
-    if all(isinstance(s, (int, float)) and s > 0 for s in size):
-        return np.asarray(size, dtype=np.float64)
-    if canvas is not None:
-        return np.asarray(canvas, dtype=np.float64)
     side = float(extent.max()) * BOUNDS_MARGIN
     if side <= 0:
         raise PoseError(f"{source}: pixel coordinates without a canvas size")
     return np.array([side, side])
 
 
-def _placed(parts: dict[str, np.ndarray], scale: np.ndarray, normalised: bool) -> PlacedPose:
+def _placed(parts: dict[str, np.ndarray], scale: np.ndarray) -> PlacedPose:
     """One PlacedPose from a person's (N, 3) arrays."""
 
     def points(key: str, drop_off_canvas: bool = False) -> tuple[Point, ...]:
@@ -198,10 +212,10 @@ def _placed(parts: dict[str, np.ndarray], scale: np.ndarray, normalised: bool) -
 
 
 def resolve_pose(source: str, base_dir: Path) -> list[PlacedPose]:
-    """A panel's `pose:` value: a preset name, else a JSON file path relative to `base_dir`."""
+    """A panel's `pose:` value, a preset name or a JSON file relative to `base_dir`, as square-frame poses."""
     path = Path(base_dir) / source
     if path.is_file():
-        return load_pose_file(path)
+        return load_pose_file(path, square=True)
     try:
         return [preset_pose(source)]
     except PoseError:
@@ -236,34 +250,34 @@ def place_pose(
     frame_h = min(rh, rw * panel_aspect / pose_aspect) * scale
     frame_w = frame_h * pose_aspect / panel_aspect  # in panel-width units
     left, top = rx + (rw - frame_w) / 2, ry + rh - frame_h
+    placed = _map_points(pose, lambda x, y: (left + x * frame_w, top + y * frame_h))
+    return placed if who is None else replace(placed, who=who)
 
-    def move(points: tuple[Point, ...]) -> tuple[Point, ...]:
-        return tuple(None if p is None else (left + p[0] * frame_w, top + p[1] * frame_h) for p in points)
 
-    return PlacedPose(
-        body=move(pose.body),
-        who=who if who is not None else pose.who,
-        left_hand=move(pose.left_hand),
-        right_hand=move(pose.right_hand),
-        face=move(pose.face),
-    )
+def _map_points(pose: PlacedPose, move: Callable[[float, float], tuple[float, float]]) -> PlacedPose:
+    """The pose with every present keypoint (body, hands, face) moved by `move(x, y)`."""
+
+    def each(points: tuple[Point, ...]) -> tuple[Point, ...]:
+        return tuple(None if p is None else move(p[0], p[1]) for p in points)
+
+    parts = {"body": pose.body, "left_hand": pose.left_hand, "right_hand": pose.right_hand, "face": pose.face}
+    return replace(pose, **{name: each(points) for name, points in parts.items()})
 
 
 def mirror_pose(pose: PlacedPose) -> PlacedPose:
     """The pose mirrored in its frame (x → 1 − x), left and right keypoints swapped."""
 
-    def mirror(points: tuple[Point, ...], partners: Sequence[int] | None = None) -> tuple[Point, ...]:
-        flipped = tuple(None if p is None else (1.0 - p[0], p[1]) for p in points)
-        if partners is None or len(flipped) != len(partners):
-            return flipped
-        return tuple(flipped[j] for j in partners)
+    mirrored = _map_points(pose, lambda x, y: (1.0 - x, y))
+
+    def swap(points: tuple[Point, ...], partners: Sequence[int]) -> tuple[Point, ...]:
+        return tuple(points[j] for j in partners) if len(points) == len(partners) else points
 
     return replace(
-        pose,
-        body=mirror(pose.body, BODY_MIRROR),
-        left_hand=mirror(pose.right_hand),
-        right_hand=mirror(pose.left_hand),
-        face=mirror(pose.face, FACE_MIRROR),
+        mirrored,
+        body=swap(mirrored.body, BODY_MIRROR),
+        left_hand=mirrored.right_hand,
+        right_hand=mirrored.left_hand,
+        face=swap(mirrored.face, FACE_MIRROR),
     )
 
 

@@ -26,6 +26,7 @@ from comicforge.control.pose import (
     preset_pose,
     render_openpose,
     resolve_pose,
+    square_frame,
 )
 from comicforge.engines.base import PlacedPose
 
@@ -281,6 +282,21 @@ def test_resolve_pose_takes_a_preset_or_a_relative_file(tmp_path: Path) -> None:
     (tmp_path / "poses" / "hero.json").write_text(json.dumps(document))
     (pose,) = resolve_pose("poses/hero.json", tmp_path)
     assert pose.body[0] == (0.5, 0.5)
+
+
+def test_resolved_files_are_in_a_square_frame_with_true_proportions(example_pose_file: Path) -> None:
+    (on_canvas,) = load_pose_file(example_pose_file)
+    (framed,) = resolve_pose(example_pose_file.name, example_pose_file.parent)
+    pixels_canvas = [(p[0] * 768, p[1] * 512) for p in (on_canvas.body[1], on_canvas.body[2])]
+    pixels_framed = [(p[0] * 768, p[1] * 768) for p in (framed.body[1], framed.body[2])]
+    assert pixels_framed[0] == pytest.approx((pixels_canvas[0][0], pixels_canvas[0][1] + 256))  # canvas on the ground
+    assert math.dist(*pixels_framed) == pytest.approx(math.dist(*pixels_canvas))
+
+
+def test_square_frame_of_a_tall_canvas_centres_it() -> None:
+    pose = only({0: (0.0, 0.25), 1: (1.0, 1.0)})
+    framed = square_frame(pose, 0.5)
+    assert framed.body[0] == pytest.approx((0.25, 0.25)) and framed.body[1] == pytest.approx((0.75, 1.0))
 
 
 def test_resolve_pose_errors(tmp_path: Path) -> None:
