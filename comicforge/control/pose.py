@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ class PoseError(ValueError):
 # ---------------------------------------------------------------------------------------------- presets
 
 
-def _preset_dir() -> Any:
+def _preset_dir() -> Traversable:
     """The package folder holding the preset JSON files."""
     return resources.files("comicforge").joinpath("data").joinpath("poses")
 
