@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
@@ -124,3 +124,30 @@ def create_engine(name: str) -> Engine:
 
         return DiffusionEngine()
     raise ValueError(f"unknown engine {name!r} (valid: {', '.join(ENGINE_NAMES)})")
+
+
+def _file(value: dict[str, Any] | None) -> FileRef | None:
+    return FileRef(**value) if value else None
+
+
+def _points(values: Any) -> tuple[Point, ...]:
+    return tuple(None if p is None else (float(p[0]), float(p[1])) for p in values or ())
+
+
+def request_from_json(data: dict[str, Any]) -> GenerateRequest:
+    """Rebuild a request from its JSON form (as stored in job specs)."""
+    fields = {k: v for k, v in data.items() if k in GenerateRequest.__dataclass_fields__}
+    fields["model"] = _file(fields.get("model"))
+    fields["loras"] = tuple(AdapterRef(FileRef(**a["file"]), a["weight"]) for a in fields.get("loras", ()))
+    fields["embeddings"] = tuple(FileRef(**e) for e in fields.get("embeddings", ()))
+    fields["characters"] = tuple(CharacterLook(c["name"], tuple(c["palette"])) for c in fields.get("characters", ()))
+    fields["poses"] = tuple(
+        PlacedPose(_points(p["body"]), p.get("who"), _points(p.get("left_hand")), _points(p.get("right_hand")), _points(p.get("face")))
+        for p in fields.get("poses", ())
+    )
+    fields["controls"] = tuple(
+        ControlInput(c["kind"], _file(c.get("model")), c["weight"], c["start"], c["end"], _file(c.get("source")))
+        for c in fields.get("controls", ())
+    )
+    fields["options"] = tuple(tuple(o) for o in fields.get("options", ()))
+    return GenerateRequest(**fields)

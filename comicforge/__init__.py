@@ -1,0 +1,28 @@
+"""comicforge: comics and manga from a project file, through diffusion or the built-in storyboard engine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["BuildOptions", "BuildReport", "ComicforgeError", "ProjectError", "Problem", "build", "load_project", "__version__"]
+
+if TYPE_CHECKING:
+    from comicforge.build.run import BuildOptions, BuildReport, build
+    from comicforge.errors import ComicforgeError, Problem, ProjectError
+    from comicforge.project.load import load_project
+
+_LAZY = {
+    "BuildOptions": "comicforge.build.run", "BuildReport": "comicforge.build.run", "build": "comicforge.build.run",
+    "ComicforgeError": "comicforge.errors", "ProjectError": "comicforge.errors", "Problem": "comicforge.errors",
+    "load_project": "comicforge.project.load",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names on first use so `import comicforge` stays fast."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'comicforge' has no attribute {name!r}")

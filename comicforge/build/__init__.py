@@ -1,0 +1,1 @@
+"""Build graph: keys, content-addressed store, plan, run."""

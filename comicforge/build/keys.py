@@ -1,0 +1,79 @@
+"""Job keys (hash of everything that changes the bytes) and file content fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+FINGERPRINT_VERSION = 1
+
+
+def canonical_json(value: Any) -> str:
+    """Stable JSON text: sorted keys, no whitespace variance."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def job_key(stage: str, version: str, spec: Any, dep_keys: list[str]) -> str:
+    """The key of a job: its stage and version, resolved spec and the keys of its inputs."""
+    text = canonical_json({"stage": stage, "version": version, "spec": spec, "deps": dep_keys})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's content, streamed (multi-GB checkpoints)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+class Fingerprints:
+    """Content fingerprints, hashed once and then trusted while size and mtime are unchanged."""
+
+    def __init__(self, cache_file: Path):
+        self.cache_file = cache_file
+        self.entries: dict[str, list[Any]] = {}
+        self.dirty = False
+        try:
+            data = json.loads(cache_file.read_text())
+            if data.get("version") == FINGERPRINT_VERSION:
+                self.entries = data["files"]
+        except (OSError, ValueError, KeyError, AttributeError):
+            self.entries = {}  # unreadable cache: start fresh, never trust it
+
+    def __call__(self, path: Path) -> str:
+        """The fingerprint of a file, or of a folder (diffusers model) from its files."""
+        if path.is_dir():
+            parts = [f"{p.relative_to(path)}={self(p)}" for p in sorted(path.rglob("*")) if p.is_file()]
+            return "dir:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        stat = path.stat()
+        key = str(path)
+        cached = self.entries.get(key)
+        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+            return cached[2]
+        digest = "sha256:" + file_digest(path)
+        self.entries[key] = [stat.st_size, stat.st_mtime_ns, digest]
+        self.dirty = True
+        return digest
+
+    def save(self) -> None:
+        """Write the cache atomically (only if something was hashed)."""
+        if not self.dirty:
+            return
+        from comicforge.build.store import write_atomic
+
+        write_atomic(self.cache_file, json.dumps({"version": FINGERPRINT_VERSION, "files": self.entries}).encode())
+        self.dirty = False
+
+
+def stat_signature(paths: list[str]) -> dict[str, list[int] | None]:
+    """Size and mtime of each file (None when missing): the fast path for 'nothing changed'."""
+    found: dict[str, list[int] | None] = {}
+    for path in paths:
+        try:
+            stat = os.stat(path)
+            found[path] = [stat.st_size, stat.st_mtime_ns]
+        except OSError:
+            found[path] = None
+    return found

@@ -1,0 +1,186 @@
+"""Jobs of a book with their keys, and which to reuse or build, with the reason."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from comicforge.build.keys import job_key
+
+SCREEN_OPS = {"halftone", "screentone"}  # post steps whose dot grid is laid in page coordinates
+
+
+@dataclass
+class Job:
+    """One unit of work: its stage, spec (JSON-able), inputs, and derived key."""
+
+    id: str  # "generate:p1.2", "finish:p1.2", "page:1", "png:1", "pdf"
+    stage: str
+    label: str  # what a user calls it: "p1.2", "page 1", "PDF"
+    version: str
+    spec: dict[str, Any]
+    deps: list[str] = field(default_factory=list)
+    key: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Reuse or build a job, and why."""
+
+    job: Job
+    build: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Versions:
+    """Per-stage versions that enter every key of their stage."""
+
+    engines: dict[str, str]
+    post: str
+    compose: str
+    export: str
+
+
+def page_jobs(book: Any, versions: Versions) -> list[Job]:
+    """Every per-panel and per-page job of the book, in dependency order (keys not yet assigned)."""
+    jobs: list[Job] = []
+    for page in book.pages:
+        for panel in page.panels:
+            jobs += _panel_jobs(panel, page, versions)
+        jobs.append(_page_job(page, versions))
+        jobs.append(Job(f"png:{page.number}", "png", f"page {page.number} PNG", versions.export, {"page": page.number, "dpi": page.dpi}, [f"page:{page.number}"]))
+    return jobs
+
+
+def book_meta(book: Any) -> dict[str, Any]:
+    """Book-wide facts the exporters write (title, credits, reading direction, colour)."""
+    return {
+        "title": book.title, "author": book.author, "series": book.series, "number": book.number,
+        "language": book.language, "reading": book.reading, "color": book.color, "page_count": len(book.pages),
+    }
+
+
+def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, exports: tuple[str, ...], pages: set[int] | None) -> list[Job]:
+    """The jobs a build needs: the chosen pages (and their panels) plus the chosen exports, keyed."""
+    numbers = sorted(n for n in range(1, meta["page_count"] + 1) if pages is None or n in pages)
+    wanted_pages = {f"page:{n}" for n in numbers}
+    chosen: list[Job] = []
+    needed: set[str] = set()
+    for job in reversed(jobs):
+        keep = job.id in wanted_pages or job.id in needed or (job.stage == "png" and "png" in exports and job.deps[0] in wanted_pages)
+        if keep:
+            chosen.append(job)
+            needed.update(job.deps)
+    chosen.reverse()
+    whole = len(numbers) == meta["page_count"]
+    for stage in ("pdf", "cbz"):
+        if stage in exports:
+            job_id = stage if whole else f"{stage}:{numbers[0]}-{numbers[-1]}"
+            deps = [f"png:{n}" for n in numbers] if stage == "cbz" else [f"page:{n}" for n in numbers]
+            if stage == "cbz" and "png" not in exports:
+                chosen += [j for j in jobs if j.stage == "png" and j.deps[0] in wanted_pages]
+            chosen.append(Job(job_id, stage, stage.upper(), export_version, {**meta, "pages": numbers}, deps))
+    assign_keys(chosen)
+    return chosen
+
+
+def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
+    request = dataclasses.asdict(panel.request)
+    generate = Job(f"generate:{panel.id}", "generate", panel.id, versions.engines[panel.engine],
+                   {"engine": panel.engine, **request})
+    screens = any(step.get("op") in SCREEN_OPS for step in panel.post)
+    finish_spec = {
+        "size": list(panel.print_size), "dpi": page.dpi, "color": page.color, "post": list(panel.post),
+        "origin": list(panel.box[:2]) if screens else None,
+        "palettes": {name: list(c) for name, c in panel.palettes} if any(s.get("op") == "flats" for s in panel.post) else {},
+    }
+    finish = Job(f"finish:{panel.id}", "finish", panel.id, versions.post, finish_spec, [generate.id])
+    return [generate, finish]
+
+
+def _page_job(page: Any, versions: Versions) -> Job:
+    panels = [
+        {"id": p.id, "rect": list(p.rect.rounded()), "box": list(p.box), "balloons": [dataclasses.asdict(b) for b in p.balloons],
+         "heads": [_head(pose) for pose in p.request.poses]}
+        for p in page.panels
+    ]
+    spec = {
+        "number": page.number, "media": [round(v, 4) for v in page.media], "bleed": round(page.bleed, 4),
+        "live": list(page.live.rounded()), "dpi": page.dpi, "pixels": list(page.pixels), "color": page.color,
+        "reading": page.reading, "border": page.border, "panels": panels,
+    }
+    return Job(f"page:{page.number}", "page", f"page {page.number}", versions.compose, spec, [f"finish:{p.id}" for p in page.panels])
+
+
+def _head(pose: Any) -> list[float] | None:
+    from comicforge.control.pose import pose_head
+
+    head = pose_head(pose)
+    return [round(head[0], 4), round(head[1], 4), pose.who] if head else None  # type: ignore[list-item]
+
+
+def assign_keys(jobs: list[Job]) -> None:
+    """Fill in keys in dependency order (a job's key covers its inputs' keys)."""
+    keys: dict[str, str] = {}
+    for job in jobs:
+        if not job.key:
+            job.key = job_key(job.stage, job.version, job.spec, [keys[d] for d in job.deps])
+        keys[job.id] = job.key
+
+
+def decide(jobs: list[Job], has_key: Any, previous: dict[str, Any]) -> list[Decision]:
+    """For each job: reuse when its key is stored, else build, with the reason versus the last build."""
+    decisions: list[Decision] = []
+    changed: set[str] = set()
+    for job in jobs:
+        if has_key(job.key):
+            decisions.append(Decision(job, False, "up to date"))
+            continue
+        changed.add(job.id)
+        decisions.append(Decision(job, True, rebuild_reason(job, previous.get(job.id), changed)))
+    return decisions
+
+
+_FIELD_NAMES = {"request": "settings", "post": "post chain", "balloons": "balloons", "panels": "panels"}
+
+
+def rebuild_reason(job: Job, before: dict[str, Any] | None, rebuilt: set[str]) -> str:
+    """Why a job must run: new, which settings changed, which input changed, or missing from the store."""
+    if before is None:
+        return "new"
+    if before.get("version") != job.version:
+        return f"{job.stage} stage version changed"
+    old, new = before.get("spec", {}), job.spec
+    fields = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if job.stage == "page" and "panels" in fields:
+        fields = _page_panel_changes(old.get("panels", []), new.get("panels", []))
+    if fields:
+        return ", ".join(_FIELD_NAMES.get(f, f) for f in fields) + " changed"
+    inputs = [d for d in job.deps if d in rebuilt]
+    if inputs:
+        return "input changed: " + ", ".join(_dep_label(d) for d in inputs[:4]) + (" …" if len(inputs) > 4 else "")
+    if before.get("deps_keys") and before["deps_keys"] != job.deps:
+        return "inputs changed"
+    return "missing from the store"
+
+
+def _page_panel_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """What changed among a page's panels: layout, lettering, panel list."""
+    if [p["id"] for p in old] != [p["id"] for p in new]:
+        return ["panel list"]
+    found = set()
+    for a, b in zip(old, new):
+        for name in ("rect", "balloons", "heads"):
+            if a.get(name) != b.get(name):
+                found.add({"rect": "layout", "balloons": "lettering", "heads": "poses"}[name])
+    return sorted(found)
+
+
+def _dep_label(job_id: str) -> str:
+    stage, _, name = job_id.partition(":")
+    return {"generate": f"panel {name}", "finish": f"panel {name}", "page": f"page {name}"}.get(stage, job_id)

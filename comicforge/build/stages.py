@@ -1,0 +1,135 @@
+"""Each stage as a function of its job spec and its inputs' store entries; results go to the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from PIL import Image, PngImagePlugin
+
+if TYPE_CHECKING:
+    from comicforge.build.plan import Job
+    from comicforge.build.run import Runner
+
+
+class BrokenEntry(Exception):
+    """A store entry that cannot be read: it is discarded and rebuilt, never trusted."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _input(runner: Runner, job_id: str, name: str) -> Path:
+    return runner.entry(job_id) / name
+
+
+def _open_image(runner: Runner, job_id: str, name: str) -> Image.Image:
+    """Open and fully decode an input image; any failure marks the entry broken."""
+    path = _input(runner, job_id, name)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy() if image.mode != "P" else image.convert("RGB")
+    except (OSError, SyntaxError, ValueError):
+        raise BrokenEntry(runner.jobs[job_id].key) from None
+
+
+def save_png(image: Image.Image, path: Path, parameters: str | None = None) -> None:
+    """Write a PNG, with the A1111 `parameters` text chunk when given."""
+    info = None
+    if parameters:
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", parameters)
+    image.save(path, format="PNG", pnginfo=info, compress_level=6)
+
+
+def run_generate(runner: Runner, job: Job) -> None:
+    """Generate a panel with its engine."""
+    from comicforge.engines.base import request_from_json
+
+    request = request_from_json(job.spec)
+    image = runner.engine(job.spec["engine"]).generate(request)
+    runner.store.put(job.key, lambda folder: save_png(image.convert("RGB"), folder / "panel.png", image.info.get("parameters")))
+
+
+def run_finish(runner: Runner, job: Job) -> None:
+    """Resize a generated panel to print size and apply its post chain (screens in page coordinates)."""
+    from pydantic import TypeAdapter
+
+    from comicforge.post.chain import PostContext, apply_chain
+    from comicforge.post.steps import PostStep
+
+    spec = job.spec
+    raw = _open_image(runner, job.deps[0], "panel.png")
+    size = tuple(spec["size"])
+    image = raw if raw.size == size else raw.resize(size, Image.Resampling.LANCZOS)
+    steps = TypeAdapter(list[PostStep]).validate_python(spec["post"])
+    origin = tuple(spec["origin"]) if spec["origin"] else (0, 0)
+    if steps:
+        image = apply_chain(image, steps, PostContext(dpi=spec["dpi"], origin=origin, color=spec["color"], palettes={k: tuple(v) for k, v in spec["palettes"].items()}))
+    runner.store.put(job.key, lambda folder: save_png(image, folder / "panel.png"))
+
+
+def run_page(runner: Runner, job: Job) -> None:
+    """Compose a page's art and its vector overlay."""
+    from comicforge.compose.page import compose_art, compose_overlay
+
+    panels = [_input(runner, dep, "panel.png") for dep in job.deps]
+    try:
+        art = compose_art(job.spec, panels)
+    except OSError as error:
+        broken = next((d for d, p in zip(job.deps, panels) if str(p) in str(error)), job.deps[0])
+        raise BrokenEntry(runner.jobs[broken].key) from None
+    overlay = compose_overlay(job.spec)
+
+    def write(folder: Path) -> None:
+        save_png(art, folder / "art.png")
+        (folder / "overlay.json").write_text(json.dumps(overlay))
+
+    runner.store.put(job.key, write)
+
+
+def _page_inputs(runner: Runner, page_job: str) -> tuple[Path, list[dict[str, Any]]]:
+    folder = runner.entry(page_job)
+    try:
+        return folder / "art.png", json.loads((folder / "overlay.json").read_text())
+    except (OSError, ValueError):
+        raise BrokenEntry(runner.jobs[page_job].key) from None
+
+
+def run_png(runner: Runner, job: Job) -> None:
+    """A page as a PNG: art with the overlay rasterised at the page's dpi."""
+    from comicforge.compose.raster import draw_overlay
+
+    art_path, overlay = _page_inputs(runner, job.deps[0])
+    art = _open_image(runner, job.deps[0], "art.png")
+    page = draw_overlay(art, overlay, job.spec["dpi"])
+    runner.store.put(job.key, lambda folder: page.save(folder / "page.png", format="PNG", dpi=(job.spec["dpi"],) * 2))
+
+
+def run_pdf(runner: Runner, job: Job) -> None:
+    """The print PDF of the selected pages."""
+    from comicforge.compose.pdf import PdfPage, write_pdf
+
+    pages = []
+    for dep in job.deps:
+        page_spec = runner.jobs[dep].spec
+        art, overlay = _page_inputs(runner, dep)
+        pages.append(PdfPage(tuple(page_spec["media"]), page_spec["bleed"], art, overlay, page_spec["color"] != "color"))
+    info = {"title": job.spec["title"], "author": job.spec.get("author") or "", "subject": job.spec.get("series") or ""}
+    runner.store.put(job.key, lambda folder: write_pdf(pages, folder / "book.pdf", info))
+
+
+def run_cbz(runner: Runner, job: Job) -> None:
+    """A CBZ of the page PNGs with ComicInfo.xml."""
+    from comicforge.compose.cbz import write_cbz
+
+    pages = [_input(runner, dep, "page.png") for dep in job.deps]
+    runner.store.put(job.key, lambda folder: write_cbz(pages, folder / "book.cbz", job.spec))
+
+
+STAGES: dict[str, Callable[[Runner, Job], None]] = {
+    "generate": run_generate, "finish": run_finish, "page": run_page, "png": run_png, "pdf": run_pdf, "cbz": run_cbz,
+}

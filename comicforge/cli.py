@@ -1,0 +1,165 @@
+"""Command line: argument parsing and printing only (heavy modules are imported per command)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from comicforge.errors import ComicforgeError
+
+
+def _page_range(text: str) -> set[int]:
+    """'3' or '2-4' or '1,3,5-6' → page numbers."""
+    pages: set[int] = set()
+    try:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            pages.update(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a page range: {text!r} (e.g. 3, 2-4, 1,3,5-6)") from None
+    if not pages or min(pages) < 1:
+        raise argparse.ArgumentTypeError(f"not a page range: {text!r} (pages start at 1)")
+    return pages
+
+
+def _exports(text: str) -> tuple[str, ...]:
+    from comicforge.build.run import EXPORTS
+
+    chosen = tuple(e.strip() for e in text.split(",") if e.strip())
+    unknown = [e for e in chosen if e not in EXPORTS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown export {', '.join(unknown) or text!r} (valid: {', '.join(EXPORTS)})")
+    return chosen
+
+
+def parser() -> argparse.ArgumentParser:
+    """The comicforge command line."""
+    main = argparse.ArgumentParser(prog="comicforge", description="Comics and manga from a project file, to print-ready PDF.")
+    main.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    new = commands.add_parser("new", help="create a project from a template")
+    new.add_argument("path", type=Path)
+    new.add_argument("--template", default="comic", help="comic (left-to-right) or manga (right-to-left)")
+
+    for name, text in (("check", "validate a project and the files it names"), ("plan", "list each job as reuse or build, with the reason"),
+                       ("build", "build the book")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("project", type=Path, help="project folder or its comic.yaml")
+        if name in ("plan", "build"):
+            command.add_argument("--pages", type=_page_range, help="a subset, e.g. 2-4")
+            command.add_argument("--export", type=_exports, default=("pdf", "png"), help="pdf,png,cbz (default pdf,png)")
+            command.add_argument("--json", action="store_true", help="print one JSON object")
+        if name == "build":
+            command.add_argument("--out", type=Path, help="output folder (default PROJECT/build)")
+
+    commands.add_parser("schema", help="print the JSON Schema of comic.yaml")
+
+    halftone = commands.add_parser("halftone", help="halftone any image to a 1-bit PNG")
+    halftone.add_argument("input", type=Path)
+    halftone.add_argument("output", type=Path)
+    halftone.add_argument("--dpi", type=int, required=True)
+    halftone.add_argument("--lpi", type=float, required=True)
+    halftone.add_argument("--angle", type=float, default=45.0)
+    halftone.add_argument("--shape", default="round", help="round, ellipse or line")
+    return main
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from comicforge.project.scaffold import create_project
+
+    file = create_project(args.path, args.template)
+    print(f"created {file}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from comicforge.build.run import resolved_jobs
+    from comicforge.build.store import Store
+    from comicforge.project.load import find_project_file
+
+    file = find_project_file(args.project)
+    jobs, meta = resolved_jobs(file, Store(file.parent))
+    panels = sum(1 for j in jobs if j.stage == "generate")
+    print(f"{file.name}: ok ({meta['page_count']} pages, {panels} panels)")
+    return 0
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from comicforge.build.run import BuildOptions
+
+    return BuildOptions(out=getattr(args, "out", None), pages=args.pages, exports=args.export,
+                        progress=sys.stderr.isatty() and not args.json)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from comicforge.build.run import plan_build
+    from comicforge.build.store import Store
+    from comicforge.project.load import find_project_file
+
+    file = find_project_file(args.project)
+    decisions = plan_build(file, Store(file.parent), _options(args))
+    if args.json:
+        rows = [{"job": d.job.id, "stage": d.job.stage, "name": d.job.label, "action": "build" if d.build else "reuse", "reason": d.reason} for d in decisions]
+        print(json.dumps({"jobs": rows, "build": sum(d.build for d in decisions), "reuse": sum(not d.build for d in decisions)}, indent=2))
+        return 0
+    for d in decisions:
+        print(f"{'build' if d.build else 'reuse'}  {d.job.stage:<8} {d.job.label}: {d.reason}")
+    print(f"{sum(d.build for d in decisions)} to build, {sum(not d.build for d in decisions)} to reuse")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from comicforge.build.run import build
+
+    report = build(args.project, _options(args))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+        return 0
+    data = report.to_json()
+    print(f"panels: {data['panels']['generated']} generated, {data['panels']['reused']} reused; "
+          f"pages: {data['pages']['composed']} composed, {data['pages']['reused']} reused ({report.seconds:.2f} s)")
+    for kind in ("pdf", "cbz"):
+        if kind in data["outputs"]:
+            print(f"{kind}: {data['outputs'][kind]}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from comicforge.project.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def cmd_halftone(args: argparse.Namespace) -> int:
+    from comicforge.post.halftone import halftone_file
+
+    halftone_file(args.input, args.output, dpi=args.dpi, lpi=args.lpi, angle=args.angle, shape=args.shape)
+    return 0
+
+
+COMMANDS = {"new": cmd_new, "check": cmd_check, "plan": cmd_plan, "build": cmd_build, "schema": cmd_schema, "halftone": cmd_halftone}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; user errors print located messages and exit with status 2."""
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ComicforgeError as error:
+        if args.debug:
+            raise
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

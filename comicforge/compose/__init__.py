@@ -1,0 +1,1 @@
+"""Page composition (raster art + vector overlay) and exporters (PDF, PNG, CBZ)."""

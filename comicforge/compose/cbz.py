@@ -1,0 +1,46 @@
+"""CBZ for comic readers: zero-padded page images and a ComicInfo.xml (schema v2.0)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from PIL import Image
+
+
+def comic_info(meta: dict[str, Any], pages: list[Path]) -> bytes:
+    """ComicInfo.xml for a book: title, series, number, writer, page count, colour, language, manga direction, pages."""
+    root = ET.Element("ComicInfo", {"xmlns:xsd": "http://www.w3.org/2001/XMLSchema", "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance"})
+    fields = [
+        ("Title", meta.get("title")), ("Series", meta.get("series")), ("Number", meta.get("number")),
+        ("Writer", meta.get("author")), ("PageCount", len(pages)),
+        ("LanguageISO", meta.get("language")),
+        ("BlackAndWhite", "No" if meta.get("color") == "color" else "Yes"),
+        ("Manga", "YesAndRightToLeft" if meta.get("reading") == "rtl" else "No"),
+    ]
+    for name, value in fields:
+        if value is not None and value != "":
+            ET.SubElement(root, name).text = str(value)
+    listing = ET.SubElement(root, "Pages")
+    for index, path in enumerate(pages):
+        with Image.open(path) as image:
+            width, height = image.size
+        attrs = {"Image": str(index), "ImageSize": str(path.stat().st_size), "ImageWidth": str(width), "ImageHeight": str(height)}
+        if index == 0:
+            attrs["Type"] = "FrontCover"
+        ET.SubElement(listing, "Page", attrs)
+    ET.indent(root)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8")
+
+
+def write_cbz(pages: list[Path], target: Path, meta: dict[str, Any]) -> None:
+    """Zip the pages (stored, PNG is already compressed) with ComicInfo.xml, in reading order."""
+    digits = max(3, len(str(len(pages))))
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
+        for index, path in enumerate(pages, start=1):
+            info = zipfile.ZipInfo(f"{index:0{digits}d}.png", date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, path.read_bytes())
+        info = zipfile.ZipInfo("ComicInfo.xml", date_time=(1980, 1, 1, 0, 0, 0))
+        archive.writestr(info, comic_info(meta, pages), compress_type=zipfile.ZIP_DEFLATED)

@@ -1,0 +1,142 @@
+"""The built-in storyboard engine: deterministic panels from poses, palettes, shot and label; no weights."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from comicforge.engines.base import GenerateRequest, PlacedPose, Point
+
+VERSION = "draft-1"
+DEFAULT_FIGURE_COLOURS = ("#3b6ea5", "#c0504d", "#6a9b4e", "#8064a2", "#d08b2c")
+SHOT_ZOOM = {"extreme-close-up": 4.0, "close-up": 2.4, "medium": 1.5, "wide": 1.0, "establishing": 0.55, "insert": 3.0}
+HORIZON = {"extreme-close-up": 0.9, "close-up": 0.8, "medium": 0.7, "wide": 0.62, "establishing": 0.55, "insert": 0.85}
+# limbs drawn as capsules, back to front: (from, to) COCO-18 indices
+FIGURE_LIMBS = ((1, 8), (1, 11), (8, 9), (9, 10), (11, 12), (12, 13), (1, 2), (2, 3), (3, 4), (1, 5), (5, 6), (6, 7), (1, 0))
+
+
+def _hex_rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=8)
+def _label_font(size: int) -> ImageFont.FreeTypeFont:
+    from comicforge.letter.fonts import DEFAULT_FONT, BUILTIN_FONTS, builtin_font_dir
+
+    return ImageFont.truetype(str(builtin_font_dir() / BUILTIN_FONTS[DEFAULT_FONT]), size)
+
+
+def _rng(request: GenerateRequest) -> np.random.Generator:
+    """Randomness from the seed and the prompt only, so the same spec gives the same bytes."""
+    digest = hashlib.sha256(f"{request.seed}\0{request.prompt}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "big"))
+
+
+def _backdrop(request: GenerateRequest, rng: np.random.Generator) -> Image.Image:
+    """Sky-to-ground gradient with a horizon set by the shot, tinted by the first character's palette."""
+    width, height = request.width, request.height
+    tint = _hex_rgb(request.characters[0].palette[-1]) if request.characters and request.characters[0].palette else (200, 200, 200)
+    sky = _mix((236, 240, 245), tint, 0.15)
+    ground = _mix((205, 200, 190), tint, 0.25)
+    horizon = HORIZON.get(request.shot, 0.65) + rng.uniform(-0.04, 0.04)
+    rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    above = np.clip(rows / max(horizon, 1e-3), 0, 1)
+    colours = np.where(rows < horizon, (1 - 0.25 * above) * np.array(sky) + 0.25 * above * np.array(ground), np.array(ground))
+    image = np.broadcast_to(colours[:, None, :], (height, width, 3)).astype(np.uint8)
+    canvas = Image.fromarray(np.ascontiguousarray(image), "RGB")
+    _scenery(ImageDraw.Draw(canvas), request, rng, horizon)
+    return canvas
+
+
+def _scenery(draw: ImageDraw.ImageDraw, request: GenerateRequest, rng: np.random.Generator, horizon: float) -> None:
+    """A few seeded silhouettes on the horizon so panels are told apart at a glance."""
+    width, height = request.width, request.height
+    base = horizon * height
+    scale = 1.0 / SHOT_ZOOM.get(request.shot, 1.5)
+    for _ in range(int(rng.integers(2, 6))):
+        w = rng.uniform(0.08, 0.22) * width * scale * 2
+        h = rng.uniform(0.1, 0.35) * height * scale
+        x = rng.uniform(-0.1, 1.0) * width
+        shade = int(rng.integers(150, 190))
+        draw.rectangle([x, base - h, x + w, base], fill=(shade, shade + 4, shade + 10))
+    draw.line([(0, base), (width, base)], fill=(120, 120, 125), width=max(1, width // 400))
+
+
+def _zoom(pose: PlacedPose, shot: str) -> PlacedPose:
+    """Frame a figure for the shot: close shots enlarge around the head, wide ones shrink to the feet line."""
+    zoom = SHOT_ZOOM.get(shot, 1.5) / 1.5
+    points = [p for p in pose.body if p is not None]
+    if not points or zoom == 1.0:
+        return pose
+    head = pose.body[0] or pose.body[1] or points[0]
+    # close shots keep the head in place and let the body grow out of frame; wide shots keep the feet line
+    cx, cy = (head[0], head[1]) if zoom > 1.0 else (head[0], max(p[1] for p in points))
+
+    def move(p: Point) -> Point:
+        return None if p is None else (cx + (p[0] - cx) * zoom, cy + (p[1] - cy) * zoom)
+
+    return PlacedPose(tuple(move(p) for p in pose.body), pose.who)
+
+
+def _figure(draw: ImageDraw.ImageDraw, pose: PlacedPose, colour: tuple[int, int, int], size: tuple[int, int], zoom: float) -> None:
+    """A mannequin: capsule limbs, a head disc, in the character's colour with a dark outline."""
+    width, height = size
+    pixel = [None if p is None else (p[0] * width, p[1] * height) for p in pose.body]
+    thickness = max(3, round(min(width, height) * 0.035 * zoom))
+    outline = _mix(colour, (20, 20, 30), 0.7)
+    for stroke, tone in ((thickness + max(2, thickness // 4), outline), (thickness, colour)):
+        for a, b in FIGURE_LIMBS:
+            if pixel[a] and pixel[b]:
+                draw.line([pixel[a], pixel[b]], fill=tone, width=stroke, joint="curve")
+                for end in (pixel[a], pixel[b]):
+                    r = stroke / 2
+                    draw.ellipse([end[0] - r, end[1] - r, end[0] + r, end[1] + r], fill=tone)
+    head = pixel[0] or pixel[1]
+    if head:
+        radius = thickness * 1.6
+        draw.ellipse([head[0] - radius, head[1] - radius, head[0] + radius, head[1] + radius],
+                     fill=_mix(colour, (255, 236, 220), 0.55), outline=outline, width=max(2, thickness // 4))
+
+
+def _label(draw: ImageDraw.ImageDraw, request: GenerateRequest) -> None:
+    """Panel id and label in a corner box, for reading the storyboard."""
+    text = f"{request.panel_id}  {request.label}".strip()
+    size = max(10, min(request.width, request.height) // 22)
+    font = _label_font(size)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    pad = size // 3
+    x, y = pad, request.height - (bottom - top) - 3 * pad
+    draw.rectangle([x - pad // 2, y - pad // 2, x + right - left + pad, y + bottom + pad], fill=(255, 255, 255), outline=(60, 60, 60))
+    draw.text((x, y), text, fill=(30, 30, 30), font=font)
+
+
+class DraftEngine:
+    """Storyboard renderer: the same request as the diffusion engine, drawn deterministically."""
+
+    name = "draft"
+    version = VERSION
+
+    def generate(self, request: GenerateRequest) -> Image.Image:
+        """Render one storyboard panel at the request's size."""
+        rng = _rng(request)
+        canvas = _backdrop(request, rng)
+        draw = ImageDraw.Draw(canvas)
+        zoom = SHOT_ZOOM.get(request.shot, 1.5) / 1.5
+        colours = {c.name: _hex_rgb(c.palette[0]) for c in request.characters if c.palette}
+        for index, pose in enumerate(request.poses):
+            default = _hex_rgb(DEFAULT_FIGURE_COLOURS[index % len(DEFAULT_FIGURE_COLOURS)])
+            colour = colours.get(pose.who or "", default)
+            _figure(draw, _zoom(pose, request.shot), colour, canvas.size, zoom)
+        _label(draw, request)
+        canvas.info["parameters"] = f"{request.prompt}\nNegative prompt: {request.negative}\nSteps: 0, Sampler: draft, Seed: {request.seed}, Size: {request.width}x{request.height}, Model: comicforge-draft"
+        return canvas
+
+    def close(self) -> None:
+        """Nothing resident."""

@@ -1,0 +1,1 @@
+"""Units, page formats and panel layouts (pure geometry)."""

@@ -1,0 +1,39 @@
+"""Lengths with units, converted to PDF points (1/72 in)."""
+
+from __future__ import annotations
+
+import re
+
+POINTS_PER = {"in": 72.0, "mm": 72.0 / 25.4, "cm": 72.0 / 2.54, "pt": 1.0}
+UNITS = ("in", "mm", "cm", "pt", "px")
+_LENGTH = re.compile(r"^\s*(-?\d+(?:\.\d*)?|-?\.\d+)\s*([a-z]*)\s*$")
+
+Length = float | int | str
+
+
+def to_points(value: Length, dpi: float) -> float:
+    """A length (number = inches, or '3mm', '0.125in', '9pt', '300px') in points."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a length: {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value) * 72.0
+    match = _LENGTH.match(value)
+    if not match:
+        raise ValueError(f"not a length: {value!r} (write e.g. 0.125in, 3mm, 9pt, 300px)")
+    number, unit = float(match.group(1)), match.group(2) or "in"
+    if unit == "px":
+        return number * 72.0 / dpi
+    if unit not in POINTS_PER:
+        raise ValueError(f"unknown unit {unit!r} in {value!r} (valid: {', '.join(UNITS)})")
+    return number * POINTS_PER[unit]
+
+
+def check_length(value: Length) -> Length:
+    """Validate a length's syntax without knowing the dpi."""
+    to_points(value, 300.0)
+    return value
+
+
+def points_to_pixels(points: float, dpi: float) -> float:
+    """Points at a print resolution, as (fractional) pixels."""
+    return points * dpi / 72.0

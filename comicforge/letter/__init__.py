@@ -1,0 +1,1 @@
+"""Lettering: fonts, text fitting, balloons."""

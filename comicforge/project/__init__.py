@@ -1,0 +1,1 @@
+"""The project file: schema (pydantic models), loading with locations, resolving into job specs."""

@@ -1,0 +1,464 @@
+"""Validated project → BookSpec: prompts rendered, defaults applied, files fingerprinted, geometry computed."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from comicforge.control import pose as poses
+from comicforge.engines.base import AdapterRef, CharacterLook, FileRef, GenerateRequest, PlacedPose
+from comicforge.engines.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
+from comicforge.errors import Problem, ProjectError
+from comicforge.layout.formats import TRIM_PRESETS
+from comicforge.layout.panels import Rect, count_cells, expand_template, extend_to_bleed, layout_cells, mirror
+from comicforge.layout.units import to_points
+from comicforge.letter.fonts import DEFAULT_FONT, find_font
+from comicforge.project.load import LoadedProject, Loc
+from comicforge.project.schema import Balloon, Character, Format, Margins, Page, Panel, Project
+from comicforge.project.specs import BalloonSpec, BookSpec, PageSpec, PanelSpec
+
+Fingerprint = Callable[[Path], str]
+DRAFT_MAX_EDGE = 1600  # draft panels render at print size up to this long edge, then scale
+DEFAULT_STEPS, DEFAULT_CFG = 25, 7.0
+
+
+@dataclass
+class Resolver:
+    """Collects problems while resolving so that one run reports all of them."""
+
+    loaded: LoadedProject
+    fingerprint: Fingerprint
+    problems: list[Problem] = field(default_factory=list)
+    files_read: set[Path] = field(default_factory=set)
+
+    @property
+    def project(self) -> Project:
+        return self.loaded.project
+
+    def fail(self, loc: Loc, message: str) -> None:
+        """Record a problem at a path of the project."""
+        self.problems.append(self.loaded.problem(loc, message))
+
+    def file(self, name: str, loc: Loc, what: str) -> FileRef | None:
+        """A file the project names (relative to the project), fingerprinted; missing → problem."""
+        path = Path(name).expanduser()
+        path = path if path.is_absolute() else self.loaded.root / path
+        if not path.exists():
+            self.fail(loc, f"{what} not found: {name}")
+            return None
+        self.files_read.add(path.resolve())
+        return FileRef(str(path.resolve()), self.fingerprint(path.resolve()))
+
+
+def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint) -> tuple[BookSpec, set[Path]]:
+    """Resolve a loaded project; raises ProjectError listing every problem found."""
+    resolver = Resolver(loaded, fingerprint)
+    book = _book(resolver)
+    if resolver.problems:
+        raise ProjectError(resolver.problems)
+    return book, resolver.files_read
+
+
+def _book(r: Resolver) -> BookSpec:
+    project = r.project
+    _check_characters(r)
+    geometry = page_geometry(project.format)
+    pages = tuple(_page(r, number, page, geometry) for number, page in enumerate(project.pages, start=1))
+    _check_unique_ids(r, pages)
+    return BookSpec(
+        project.title, project.author, project.series, project.number, project.language,
+        project.format.reading, project.format.color, pages,
+    )
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """Media size, bleed and live area in points; pixel size at the book's dpi."""
+
+    media: Rect
+    trim: Rect
+    live: Rect
+    bleed: float
+    gutter: float
+    dpi: int
+
+    @property
+    def pixels(self) -> tuple[int, int]:
+        return round(self.media.w * self.dpi / 72), round(self.media.h * self.dpi / 72)
+
+
+def page_geometry(fmt: Format) -> PageGeometry:
+    """Trim + bleed + margins of the book format, in points."""
+    dpi = fmt.dpi
+    width, height = TRIM_PRESETS[fmt.trim] if isinstance(fmt.trim, str) else (to_points(v, dpi) for v in fmt.trim)
+    bleed = to_points(fmt.bleed, dpi)
+    margins = fmt.margins if isinstance(fmt.margins, Margins) else Margins(top=fmt.margins, bottom=fmt.margins, inside=fmt.margins, outside=fmt.margins)
+    top, bottom = to_points(margins.top, dpi), to_points(margins.bottom, dpi)
+    inside, outside = to_points(margins.inside, dpi), to_points(margins.outside, dpi)
+    trim = Rect(bleed, bleed, width, height)
+    live = Rect(bleed + inside, bleed + top, width - inside - outside, height - top - bottom)
+    media = Rect(0, 0, width + 2 * bleed, height + 2 * bleed)
+    return PageGeometry(media, trim, live, bleed, to_points(fmt.gutter, dpi), dpi)
+
+
+def _check_characters(r: Resolver) -> None:
+    """Palette names and files of the character bible."""
+    for name, character in r.project.characters.items():
+        if isinstance(character.palette, str) and character.palette not in r.project.palettes:
+            r.fail(("characters", name, "palette"), f"unknown palette {character.palette!r} (known: {_known(r.project.palettes)})")
+        for i, ref in enumerate(character.references):
+            r.file(ref, ("characters", name, "references", i), "reference image")
+        if character.pose:
+            _pose_source(r, character.pose, ("characters", name, "pose"))
+
+
+def _known(names: Any) -> str:
+    return ", ".join(sorted(names)) or "none"
+
+
+def _page(r: Resolver, number: int, page: Page, g: PageGeometry) -> PageSpec:
+    loc: Loc = ("pages", number - 1)
+    rects = _panel_rects(r, page, g, loc)
+    panels = tuple(
+        _panel(r, number, index, panel, rect, g)
+        for index, (panel, rect) in enumerate(zip(page.panels, rects), start=1)
+    )
+    fmt = r.project.format
+    return PageSpec(number, (g.media.w, g.media.h), g.bleed, g.live, g.dpi, g.pixels, fmt.color, fmt.reading, fmt.border, panels)
+
+
+def _panel_rects(r: Resolver, page: Page, g: PageGeometry, loc: Loc) -> list[Rect]:
+    """The page's panel rectangles in reading order, mirrored for rtl books, bled where asked."""
+    try:
+        tree = expand_template(page.layout, len(page.panels)) if isinstance(page.layout, str) else page.layout.model_dump(exclude_none=True)
+    except ValueError as error:
+        r.fail((*loc, "layout"), str(error))
+        return []
+    cells = count_cells(tree)
+    if cells != len(page.panels):
+        name = page.layout if isinstance(page.layout, str) else "this layout"
+        r.fail((*loc, "panels"), f"{name} has {cells} panel{'s' * (cells != 1)} but the page lists {len(page.panels)}")
+        return []
+    rects = layout_cells(tree, g.live, g.gutter)
+    if r.project.format.reading == "rtl":
+        rects = [mirror(rect, g.live) for rect in rects]
+    bleed_all = bool(tree.get("bleed"))
+    return [
+        extend_to_bleed(rect, g.live, g.media) if (panel.bleed or bleed_all) else rect
+        for rect, panel in zip(rects, page.panels)
+    ]
+
+
+def pixel_box(rect: Rect, dpi: int) -> tuple[int, int, int, int]:
+    """A rect in points → integer pixel box (edges rounded, so neighbours never overlap)."""
+    scale = dpi / 72
+    return round(rect.x * scale), round(rect.y * scale), round(rect.right * scale), round(rect.bottom * scale)
+
+
+def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: PageGeometry) -> PanelSpec:
+    loc: Loc = ("pages", page - 1, "panels", index - 1)
+    panel_id = panel.id or f"p{page}.{index}"
+    characters = _panel_characters(r, panel, loc)
+    box = pixel_box(rect, g.dpi)
+    aspect = (box[2] - box[0]) / max(box[3] - box[1], 1)
+    placed = _panel_poses(r, panel, characters, aspect, loc)
+    request = _request(r, panel_id, panel, characters, placed, box, loc)
+    return PanelSpec(
+        panel_id, page, loc, _setting(r, panel, "engine"), request, _post_chain(r, panel, characters),
+        rect, box, _balloons(r, panel, loc), _chain_palettes(r, characters),
+    )
+
+
+def _panel_characters(r: Resolver, panel: Panel, loc: Loc) -> list[tuple[str, Character]]:
+    found = []
+    for i, name in enumerate(panel.characters):
+        if name in r.project.characters:
+            found.append((name, r.project.characters[name]))
+        else:
+            r.fail((*loc, "characters", i), f"unknown character {name!r} (known: {_known(r.project.characters)})")
+    return found
+
+
+def _setting(r: Resolver, panel: Panel, name: str) -> Any:
+    """A panel's own setting, else the book default."""
+    value = getattr(panel, name)
+    return value if value is not None else getattr(r.project.defaults, name)
+
+
+def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[str, Character]],
+             placed: tuple[PlacedPose, ...], box: tuple[int, int, int, int], loc: Loc) -> GenerateRequest:
+    engine = _setting(r, panel, "engine")
+    prompt, negative = _prompts(r, panel, characters, loc)
+    sampler = _setting(r, panel, "sampler") or DEFAULT_SAMPLER
+    if sampler not in SAMPLER_NAMES:
+        where = (*loc, "sampler") if panel.sampler else ("defaults", "sampler")
+        r.fail(where, f"unknown sampler {sampler!r} (valid: {', '.join(SAMPLER_NAMES)})")
+    model = _model(r, panel, engine, loc)
+    width, height = _generation_size(r, panel, engine, model, box)
+    loras, embeddings = _adapters(r, characters)
+    return GenerateRequest(
+        panel_id=panel_id, prompt=prompt, negative=negative, seed=_seed(r, panel, panel_id, characters),
+        width=width, height=height, model=model, sampler=sampler,
+        steps=_setting(r, panel, "steps") or DEFAULT_STEPS, cfg=_or(_setting(r, panel, "cfg"), DEFAULT_CFG),
+        clip_skip=_setting(r, panel, "clip_skip") or 1, loras=loras, embeddings=embeddings,
+        characters=tuple(CharacterLook(name, _palette(r, c)) for name, c in characters),
+        poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
+    )
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _label(panel: Panel) -> str:
+    """The storyboard label: the prompt's first clause, short."""
+    text = panel.prompt.replace("{{", "").replace("}}", "").split(",")[0].strip()
+    return text[:60]
+
+
+def _seed(r: Resolver, panel: Panel, panel_id: str, characters: list[tuple[str, Character]]) -> int:
+    """Panel seed, else the first character's seed, else one derived from title and panel id (stable across edits)."""
+    if panel.seed is not None:
+        return panel.seed
+    for _, character in characters:
+        if character.seed is not None:
+            return character.seed
+    digest = hashlib.sha256(f"{r.project.title}\0{panel_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def _palette(r: Resolver, character: Character) -> tuple[str, ...]:
+    if isinstance(character.palette, str):
+        return tuple(r.project.palettes.get(character.palette, ()))
+    return tuple(character.palette or ())
+
+
+def _adapters(r: Resolver, characters: list[tuple[str, Character]]) -> tuple[tuple[AdapterRef, ...], tuple[FileRef, ...]]:
+    """LoRAs and embeddings of the panel's characters, each file once."""
+    loras: dict[str, AdapterRef] = {}
+    embeddings: dict[str, FileRef] = {}
+    for name, character in characters:
+        for i, lora in enumerate(character.loras):
+            ref = r.file(lora.file, ("characters", name, "loras", i, "file"), "LoRA file")
+            if ref and ref.path not in loras:
+                loras[ref.path] = AdapterRef(ref, lora.weight)
+        for i, embedding in enumerate(character.embeddings):
+            ref = r.file(embedding, ("characters", name, "embeddings", i), "embedding file")
+            if ref:
+                embeddings.setdefault(ref.path, ref)
+    return tuple(loras.values()), tuple(embeddings.values())
+
+
+def _model(r: Resolver, panel: Panel, engine: str, loc: Loc) -> FileRef | None:
+    """The checkpoint for diffusion panels, found offline; None for the draft engine."""
+    name = _setting(r, panel, "model")
+    where = (*loc, "model") if panel.model else ("defaults", "model")
+    if engine != "diffusion":
+        return None
+    if not name:
+        r.fail(where, "engine diffusion needs a model (a checkpoint path, a name in COMICFORGE_MODELS, or a local Hugging Face id)")
+        return None
+    from comicforge.engines.diffusion.locate import find_model
+
+    path = find_model(name, r.loaded.root)
+    if path is None:
+        r.fail(where, f"model not found: {name} (looked in the project folder, COMICFORGE_MODELS and the local Hugging Face cache)")
+        return None
+    r.files_read.add(path.resolve())
+    return FileRef(str(path.resolve()), r.fingerprint(path.resolve()))
+
+
+def _generation_size(r: Resolver, panel: Panel, engine: str, model: FileRef | None, box: tuple[int, int, int, int]) -> tuple[int, int]:
+    """Explicit size, else the engine's native resolution at the panel's aspect (multiples of 8)."""
+    size = _setting(r, panel, "size")
+    if size:
+        return tuple(size)  # type: ignore[return-value]
+    width, height = box[2] - box[0], box[3] - box[1]
+    if engine == "draft" or model is None:
+        scale = min(1.0, DRAFT_MAX_EDGE / max(width, height, 1))
+        return max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8)
+    from comicforge.engines.diffusion.detect import detect_model
+
+    native = detect_model(Path(model.path)).native_size
+    return native_size_at_aspect(native, width / max(height, 1))
+
+
+def native_size_at_aspect(native: int, aspect: float) -> tuple[int, int]:
+    """About native² pixels at the given width/height aspect, both sides multiples of 8."""
+    width = max(8, round(math.sqrt(native * native * aspect) / 8) * 8)
+    height = max(8, round(native * native / width / 8) * 8)
+    return width, height
+
+
+class _CharacterVar:
+    """A character inside prompt templates: prints as its tokens; .description, .name available."""
+
+    def __init__(self, name: str, character: Character):
+        self.name, self.tokens, self.description = name, character.tokens, character.description
+
+    def __str__(self) -> str:
+        return self.tokens or self.name
+
+
+_SANDBOX = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+def _render(r: Resolver, source: str, context: dict[str, Any], loc: Loc) -> str:
+    """Render a prompt template in the sandbox; errors name the panel field."""
+    if "{" not in source:
+        return source
+    try:
+        return _SANDBOX.from_string(source).render(context).strip()
+    except TemplateError as error:
+        known = ", ".join(k for k in context if not k.startswith("_"))
+        r.fail(loc, f"prompt template: {error.message} (names available: {known})")
+        return source
+
+
+def _prompts(r: Resolver, panel: Panel, characters: list[tuple[str, Character]], loc: Loc) -> tuple[str, str]:
+    """Final prompt and negative: template rendered, tokens of unnamed characters added, style applied."""
+    context: dict[str, Any] = {name: _CharacterVar(name, c) for name, c in r.project.characters.items()}
+    context.update(shot=panel.shot, characters=[context[n] for n, _ in characters])
+    prompt = _render(r, panel.prompt, context, (*loc, "prompt"))
+    named = _referenced_names(panel.prompt)
+    missing = [str(context[name]) for name, _ in characters if name not in named and str(context[name]) not in prompt]
+    prompt = ", ".join(part for part in [*missing, prompt] if part)
+    negative = _setting(r, panel, "negative") or ""
+    style_name = _setting(r, panel, "style")
+    if style_name:
+        style = load_style(style_name, r.loaded.root)
+        if style is None:
+            where = (*loc, "style") if panel.style else ("defaults", "style")
+            r.fail(where, f"unknown style {style_name!r} (valid: {', '.join(style_names(r.loaded.root))})")
+        else:
+            prompt = _render(r, style.get("prompt", "{{ prompt }}"), {**context, "prompt": prompt}, (*loc, "style"))
+            negative = ", ".join(p for p in [negative, style.get("negative", "")] if p)
+    return prompt, negative
+
+
+def _referenced_names(source: str) -> set[str]:
+    try:
+        return meta.find_undeclared_variables(_SANDBOX.parse(source))
+    except TemplateError:
+        return set()
+
+
+def _style_dirs(root: Path) -> list[Path]:
+    return [root / "styles", Path(str(resources.files("comicforge") / "templates" / "styles"))]
+
+
+def style_names(root: Path) -> list[str]:
+    """Style templates available to a project (its styles/ folder first, then built-in)."""
+    return sorted({p.stem for d in _style_dirs(root) if d.is_dir() for p in d.glob("*.yaml")})
+
+
+def load_style(name: str, root: Path) -> dict[str, str] | None:
+    """A style template: {'prompt': '... {{ prompt }} ...', 'negative': '...'}."""
+    for folder in _style_dirs(root):
+        path = folder / f"{name}.yaml"
+        if path.is_file():
+            return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return None
+
+
+def _pose_source(r: Resolver, source: str, loc: Loc) -> list[PlacedPose]:
+    """Poses from a preset name or an OpenPose JSON file; the file enters the fingerprints."""
+    path = r.loaded.root / source
+    try:
+        found = poses.resolve_pose(source, r.loaded.root)
+    except poses.PoseError as error:
+        r.fail(loc, str(error))
+        return []
+    if path.is_file():
+        r.files_read.add(path.resolve())
+    return found
+
+
+def _panel_poses(r: Resolver, panel: Panel, characters: list[tuple[str, Character]], aspect: float, loc: Loc) -> tuple[PlacedPose, ...]:
+    """Figures of the panel placed in their regions: explicit placements, a pose for all, or characters' own."""
+    if isinstance(panel.pose, list):
+        placed = []
+        for i, item in enumerate(panel.pose):
+            if item.who is not None and item.who not in r.project.characters:
+                r.fail((*loc, "pose", i, "who"), f"unknown character {item.who!r} (known: {_known(r.project.characters)})")
+            for figure in _pose_source(r, item.pose, (*loc, "pose", i, "pose")):
+                placed.append(poses.place_pose(figure, item.region, flip=item.flip, scale=item.scale, panel_aspect=aspect, who=item.who))
+        return tuple(placed)
+    count = max(len(characters), 1)
+    figures = []
+    for i in range(count):
+        name, character = characters[i] if characters else (None, None)
+        source = panel.pose or (character.pose if character else None)
+        if source is None:
+            continue
+        found = _pose_source(r, source, (*loc, "pose") if panel.pose else ("characters", name or "", "pose"))
+        region = (i / count, 0.0, 1 / count, 1.0)
+        figures += [poses.place_pose(f, region, flip=i % 2 == 1, panel_aspect=aspect, who=name) for f in found[:1]]
+    return tuple(figures)
+
+
+def _post_chain(r: Resolver, panel: Panel, characters: list[tuple[str, Character]]) -> tuple[dict[str, Any], ...]:
+    """The panel's own chain, else the book's default chain followed by its characters' steps."""
+    if panel.post is not None:
+        steps = list(panel.post)
+    else:
+        steps = list(r.project.defaults.post or [])
+        for _, character in characters:
+            steps += character.post or []
+    return tuple(step.model_dump(mode="json") for step in steps)
+
+
+def _chain_palettes(r: Resolver, characters: list[tuple[str, Character]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The book's named palettes plus each of the panel's characters' palette under the character's name."""
+    named = {name: tuple(colours) for name, colours in r.project.palettes.items()}
+    named.update({name: _palette(r, c) for name, c in characters if c.palette})
+    return tuple(sorted(named.items()))
+
+
+def _balloons(r: Resolver, panel: Panel, loc: Loc) -> tuple[BalloonSpec, ...]:
+    return tuple(filter(None, (_balloon(r, b, (*loc, "balloons", i)) for i, b in enumerate(panel.balloons))))
+
+
+def _balloon(r: Resolver, balloon: Balloon, loc: Loc) -> BalloonSpec | None:
+    fmt = r.project.format
+    character = None
+    if balloon.who is not None:
+        character = r.project.characters.get(balloon.who)
+        if character is None:
+            r.fail((*loc, "who"), f"unknown speaker {balloon.who!r} (known: {_known(r.project.characters)})")
+            return None
+    voice = character.voice if character else None
+    font_name = balloon.font or (voice.font if voice else None) or fmt.font or DEFAULT_FONT
+    font = _font(r, font_name, (*loc, "font") if balloon.font else loc)
+    if font is None:
+        return None
+    style = balloon.style or ("caption" if balloon.caption else (voice.style if voice else "speech"))
+    size = balloon.size or (voice.size if voice and voice.size else None) or fmt.font_size
+    return BalloonSpec(balloon.text, style, balloon.who, font, size, balloon.at, balloon.tail)
+
+
+def _font(r: Resolver, name: str, loc: Loc) -> FileRef | None:
+    path = find_font(name, r.loaded.root)
+    if path is None:
+        r.fail(loc, f"font not found: {name} (a .ttf path relative to the project, or a built-in font)")
+        return None
+    if not str(path).startswith(str(Path(str(resources.files("comicforge"))))):
+        r.files_read.add(path.resolve())
+    return FileRef(str(path.resolve()), r.fingerprint(path.resolve()))
+
+
+def _check_unique_ids(r: Resolver, pages: tuple[PageSpec, ...]) -> None:
+    seen: dict[str, PanelSpec] = {}
+    for page in pages:
+        for panel in page.panels:
+            if panel.id in seen:
+                r.fail((*panel.loc, "id"), f"duplicate panel id {panel.id!r} (also {r.loaded.problem(seen[panel.id].loc, '').path})")
+            seen[panel.id] = panel
