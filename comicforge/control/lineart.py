@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from scipy import ndimage
+
+from comicforge.post.ink import XdogParams, xdog_response
 
 LINE_THRESHOLD = 128  # a control pixel at or above this counts as line
 MIN_LINE_FRACTION = 1e-4  # fewer line pixels than this share of the image = blank
@@ -59,17 +60,13 @@ def xdog_lines(
     phi: float = 10.0,
     eps: float = 0.1,
 ) -> Image.Image:
-    """White-on-black lines ("L") by XDoG (Winnemöller et al. 2012, eq. 7 with the soft threshold of eq. 6).
+    """White-on-black lines ("L") by XDoG (Winnemöller et al. 2012), sharing post/ink's XDoG response.
 
-    D = (1 + p)·G_σ − p·G_kσ is the luminance sharpened by a difference of Gaussians; where D falls below
-    `eps` the output darkens as 1 + tanh(φ(D − ε)). Flat areas keep D = their tone, so with a small `eps`
-    only edges (and near-black areas) become lines.
+    D = (1 + p)·G_σ − p·G_kσ sharpens the luminance; where D < ε the paper darkens as 1 + tanh(φ(D − ε)).
+    Flat areas keep D = their tone, so with a small ε only edges (and near-black areas) become lines.
     """
-    grey = grey_on_white(image)
-    sharpened = (1 + p) * ndimage.gaussian_filter(grey, sigma, mode="nearest") - p * ndimage.gaussian_filter(
-        grey, k * sigma, mode="nearest"
-    )
-    paper = np.where(sharpened >= eps, 1.0, 1.0 + np.tanh(phi * (sharpened - eps)))
+    params = XdogParams(sigma=sigma, k=k, sharpen=p, epsilon=eps, phi=phi)
+    paper = xdog_response(grey_on_white(image) * 255.0, params)
     return Image.fromarray(np.rint((1.0 - paper) * 255).astype(np.uint8), "L")
 
 
