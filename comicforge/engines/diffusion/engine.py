@@ -1,0 +1,299 @@
+"""The diffusion engine: a panel request → an image, through a resident diffusers pipeline.
+
+Phases of `generate`: settings → resident model → adapters (LoRA weights, embeddings) → prompt embeddings →
+scheduler → denoise (diffusers' own loop) → checked VAE decode → A1111 metadata.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import re  # noqa: E402
+from collections import OrderedDict  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from comicforge.engines.base import AdapterRef, FileRef, GenerateRequest  # noqa: E402
+from comicforge.engines.diffusion import VERSION  # noqa: E402
+from comicforge.engines.diffusion.detect import ModelInfo, detect_model  # noqa: E402
+from comicforge.engines.diffusion.embeddings import load_embedding  # noqa: E402
+from comicforge.engines.diffusion.lora import load_lora_state  # noqa: E402
+from comicforge.engines.diffusion.metadata import a1111_parameters, file_sha256, format_number  # noqa: E402
+from comicforge.engines.diffusion.models import build_pipeline  # noqa: E402
+from comicforge.engines.diffusion.prompts import (  # noqa: E402
+    Chunk,
+    TextEncoderSide,
+    chunk_prompt,
+    encode_chunks,
+    parse_attention,
+    token_ids_for,
+)
+from comicforge.engines.diffusion.schedulers import base_scheduler_config, make_scheduler, sampler_spec  # noqa: E402
+from comicforge.errors import EngineError  # noqa: E402
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Engine extras from `request.options` (precision, device, memory savers)."""
+
+    device: str
+    dtype: torch.dtype
+    vae_tiling: bool | None = None  # None: automatic above 4× the native pixel count
+    attention_slicing: bool = False
+    offload: str = ""  # "" | "model" | "sequential"
+
+    @classmethod
+    def from_request(cls, request: GenerateRequest, default_device: str) -> "RunSettings":
+        opts = dict(request.options)
+        device = opts.get("device", default_device)
+        precision = opts.get("precision", "fp32" if device == "cpu" else "fp16")
+        if precision not in DTYPES:
+            raise EngineError(f"unknown precision {precision!r}; valid: {', '.join(DTYPES)}")
+        flag = lambda k: opts[k].lower() in ("1", "true", "yes", "on") if k in opts else None  # noqa: E731
+        return cls(device, DTYPES[precision], flag("vae_tiling"), bool(flag("attention_slicing")), opts.get("offload", ""))
+
+
+@dataclass
+class ResidentModel:
+    """A loaded pipeline and what has been attached to it."""
+
+    info: ModelInfo
+    pipe: object
+    sides: list[TextEncoderSide]
+    settings_key: tuple
+    sha256: str
+    loras: dict[str, str] = field(default_factory=dict)  # LoRA fingerprint → adapter name
+    lora_hashes: dict[str, str] = field(default_factory=dict)  # adapter name → file sha256
+    embeddings: dict[str, tuple[str, list]] = field(default_factory=dict)  # fingerprint → (token, vectors per side)
+    vae_fp32: object = None
+
+
+def _adapter_name(ref: AdapterRef) -> str:
+    return "lora_" + re.sub(r"\W", "_", ref.file.fingerprint)[:24]
+
+
+class DiffusionEngine:
+    """Stable Diffusion 1.x/2.x/SDXL panels through diffusers; models stay resident across calls."""
+
+    name = "diffusion"
+    version = VERSION
+
+    def __init__(self, device: str | None = None, max_resident: int = 1):
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.max_resident = max_resident
+        self._models: OrderedDict[str, ResidentModel] = OrderedDict()
+
+    # --- the story ----------------------------------------------------------------------------------------------
+
+    def generate(self, request: GenerateRequest) -> Image.Image:
+        if request.width % 8 or request.height % 8 or request.width <= 0 or request.height <= 0:
+            raise EngineError(f"panel {request.panel_id}: generation size {request.width}x{request.height} must be positive multiples of 8")
+        sampler_spec(request.sampler)
+        settings = RunSettings.from_request(request, self.device)
+        model = self._resident(request.model, settings)
+        self._apply_loras(model, request.loras)
+        vectors = self._embeddings(model, request.embeddings)
+        conditioning = self._conditioning(model, request, vectors)
+        model.pipe.scheduler = make_scheduler(request.sampler, base_scheduler_config(model.info.prediction), request.seed)
+        latents = self._denoise(model, request, settings, conditioning)
+        image = self._decode(model, latents, settings)
+        image.info["parameters"] = self._parameters(model, request, vectors)
+        return image
+
+    def close(self) -> None:
+        self._models.clear()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    # --- phases -------------------------------------------------------------------------------------------------
+
+    def _resident(self, ref: FileRef | None, settings: RunSettings) -> ResidentModel:
+        if ref is None:
+            raise EngineError("the diffusion engine needs a `model:` (a checkpoint file or diffusers folder)")
+        key = (settings.device, str(settings.dtype), settings.offload)
+        model = self._models.get(ref.fingerprint)
+        if model is not None and model.settings_key == key:
+            self._models.move_to_end(ref.fingerprint)
+            self._memory_savers(model, settings)
+            return model
+        self._models.pop(ref.fingerprint, None)
+        while len(self._models) >= self.max_resident:
+            self._models.popitem(last=False)
+        info = detect_model(Path(ref.path))
+        pipe = build_pipeline(info, dtype=settings.dtype)
+        if settings.offload == "model":
+            pipe.enable_model_cpu_offload(device=settings.device)
+        elif settings.offload == "sequential":
+            pipe.enable_sequential_cpu_offload(device=settings.device)
+        else:
+            pipe.to(settings.device)
+        pipe.set_progress_bar_config(disable=True)
+        model = ResidentModel(info, pipe, _sides(pipe, info), key, file_sha256(Path(ref.path)))
+        self._models[ref.fingerprint] = model
+        self._memory_savers(model, settings)
+        return model
+
+    def _memory_savers(self, model: ResidentModel, settings: RunSettings) -> None:
+        pipe = model.pipe
+        if settings.attention_slicing:
+            pipe.enable_attention_slicing()
+        else:
+            pipe.disable_attention_slicing()
+
+    def _apply_loras(self, model: ResidentModel, loras: tuple[AdapterRef, ...]) -> None:
+        """Load each LoRA once per resident model; switch between sets by adapter weights, never reloading."""
+        pipe = model.pipe
+        for ref in loras:
+            if ref.file.fingerprint in model.loras:
+                continue
+            name = _adapter_name(ref)
+            state = load_lora_state(Path(ref.file.path), model.info)
+            try:
+                pipe.load_lora_weights(state, adapter_name=name)
+            except (ValueError, KeyError, RuntimeError) as e:
+                raise EngineError(f"{ref.file.path}: LoRA does not fit the model {model.info.path.name} ({str(e)[:300]})") from e
+            loaded = {n for names in pipe.get_list_adapters().values() for n in names}
+            if name not in loaded:
+                raise EngineError(f"{ref.file.path}: none of the LoRA's keys match a layer of {model.info.path.name}")
+            model.loras[ref.file.fingerprint] = name
+            model.lora_hashes[name] = file_sha256(Path(ref.file.path))
+        if not model.loras:
+            return
+        if loras:
+            pipe.enable_lora()
+            pipe.set_adapters([model.loras[r.file.fingerprint] for r in loras], adapter_weights=[float(r.weight) for r in loras])
+        else:
+            pipe.disable_lora()
+
+    def _embeddings(self, model: ResidentModel, refs: tuple[FileRef, ...]) -> dict[str, list]:
+        """Token → one [n, width] tensor per text encoder."""
+        out = {}
+        widths = [side.encoder.get_input_embeddings().weight.shape[1] for side in model.sides]
+        for ref in refs:
+            if ref.fingerprint not in model.embeddings:
+                path = Path(ref.path)
+                model.embeddings[ref.fingerprint] = (path.stem, load_embedding(path, widths))
+            token, vectors = model.embeddings[ref.fingerprint]
+            out[token] = vectors
+        return out
+
+    def _conditioning(self, model: ResidentModel, request: GenerateRequest, vectors: dict[str, list]) -> dict:
+        """prompt_embeds / negative_prompt_embeds (+ pooled for SDXL), chunked and weighted A1111-style."""
+        counts = {token: int(v[0].shape[0]) for token, v in vectors.items()}
+        per_side = []
+        with torch.no_grad():
+            for i, side in enumerate(model.sides):
+                tokenize = _tokenizer_fn(side.tokenizer)
+                side_vectors = {t: v[i].to(side.encoder.device) for t, v in vectors.items()}
+                pos = chunk_prompt(parse_attention(request.prompt), tokenize, side.ids, counts)
+                neg = chunk_prompt(parse_attention(request.negative), tokenize, side.ids, counts)
+                n = max(len(pos), len(neg))  # both sides need the same sequence length
+                pos += [Chunk() for _ in range(n - len(pos))]
+                neg += [Chunk() for _ in range(n - len(neg))]
+                per_side.append(
+                    (encode_chunks(side, pos, request.clip_skip, side_vectors), encode_chunks(side, neg, request.clip_skip, side_vectors))
+                )
+        if not model.info.is_sdxl:
+            (pos, _), (neg, _) = per_side[0]
+            return {"prompt_embeds": pos, "negative_prompt_embeds": neg}
+        ((pos_l, _), (neg_l, _)), ((pos_g, pooled), (neg_g, neg_pooled)) = per_side
+        return {
+            "prompt_embeds": torch.cat([pos_l, pos_g], dim=-1),
+            "negative_prompt_embeds": torch.cat([neg_l, neg_g], dim=-1),
+            "pooled_prompt_embeds": pooled,
+            "negative_pooled_prompt_embeds": neg_pooled,
+        }
+
+    def _denoise(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings, conditioning: dict):
+        """diffusers' own denoising loop; noise drawn on the CPU from the panel seed (same on every device)."""
+        generator = torch.Generator("cpu").manual_seed(int(request.seed))
+        extra = {"eta": float(request.eta)} if request.sampler == "DDIM" else {}
+        with torch.no_grad():
+            result = model.pipe(
+                **conditioning,
+                height=request.height,
+                width=request.width,
+                num_inference_steps=int(request.steps),
+                guidance_scale=float(request.cfg),
+                generator=generator,
+                output_type="latent",
+                **extra,
+            )
+        return result.images
+
+    def _decode(self, model: ResidentModel, latents, settings: RunSettings) -> Image.Image:
+        """VAE decode; NaN or all-black output (fp16 overflow) is redone with an fp32 copy of the VAE."""
+        pipe = model.pipe
+        vae = pipe.vae
+        pixels = latents.shape[-1] * latents.shape[-2] * 64
+        tiling = settings.vae_tiling if settings.vae_tiling is not None else pixels > 4 * model.info.native_size**2
+        image = _vae_decode(vae, latents, tiling)
+        if _bad_decode(image):
+            if model.vae_fp32 is None:
+                import copy
+
+                model.vae_fp32 = copy.deepcopy(vae).to(torch.float32)
+            image = _vae_decode(model.vae_fp32, latents.to(torch.float32), tiling)
+            if _bad_decode(image):
+                raise EngineError(f"{model.info.path}: the VAE produced NaN or a black image even in fp32 (broken VAE weights?)")
+        return pipe.image_processor.postprocess(image.float(), output_type="pil")[0].convert("RGB")
+
+    def _parameters(self, model: ResidentModel, request: GenerateRequest, vectors: dict) -> str:
+        settings: dict[str, object] = {
+            "Steps": request.steps,
+            "Sampler": request.sampler,
+            "CFG scale": format_number(request.cfg),
+            "Seed": request.seed,
+            "Size": f"{request.width}x{request.height}",
+            "Model hash": model.sha256[:10],
+            "Model": Path(request.model.path).stem if request.model else "",
+        }
+        if request.clip_skip > 1:
+            settings["Clip skip"] = request.clip_skip
+        if request.sampler == "DDIM" and request.eta:
+            settings["Eta DDIM"] = format_number(request.eta)
+        loras = [(Path(r.file.path).stem, r.weight, model.lora_hashes[model.loras[r.file.fingerprint]]) for r in request.loras]
+        tis = [(Path(r.path).stem, file_sha256(Path(r.path))) for r in request.embeddings]
+        settings["Version"] = f"comicforge {VERSION}"
+        return a1111_parameters(request.prompt, request.negative, settings, loras, tis)
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _sides(pipe, info: ModelInfo) -> list[TextEncoderSide]:
+    if info.is_sdxl:
+        return [
+            TextEncoderSide(pipe.tokenizer, pipe.text_encoder, token_ids_for(pipe.tokenizer, "<|endoftext|>"), "penultimate"),
+            TextEncoderSide(pipe.tokenizer_2, pipe.text_encoder_2, token_ids_for(pipe.tokenizer_2, "!"), "penultimate"),
+        ]
+    pad = pipe.tokenizer.pad_token or "<|endoftext|>"
+    return [TextEncoderSide(pipe.tokenizer, pipe.text_encoder, token_ids_for(pipe.tokenizer, pad), "last")]
+
+
+def _tokenizer_fn(tokenizer):
+    def tokenize(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False, truncation=False, verbose=False).input_ids
+
+    return tokenize
+
+
+def _vae_decode(vae, latents, tiling: bool):
+    if tiling:
+        vae.enable_tiling()
+    else:
+        vae.disable_tiling()
+    with torch.no_grad():
+        return vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
+
+
+def _bad_decode(image) -> bool:
+    return bool(torch.isnan(image).any() or torch.isinf(image).any() or (image <= -0.999).all())
