@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from comicforge.build.keys import job_key
+from comicforge.build.keys import canonical_json, job_key
 
 SCREEN_OPS = {"halftone", "screentone"}  # post steps whose dot grid is laid in page coordinates
 
@@ -155,7 +156,7 @@ def rebuild_reason(job: Job, before: dict[str, Any] | None, rebuilt: set[str]) -
         return "new"
     if before.get("version") != job.version:
         return f"{job.stage} stage version changed"
-    old, new = before.get("spec", {}), job.spec
+    old, new = before.get("spec", {}), json.loads(canonical_json(job.spec))  # tuples → lists, as stored
     fields = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if job.stage == "page" and "panels" in fields:
         fields = _page_panel_changes(old.get("panels", []), new.get("panels", []))

@@ -129,16 +129,11 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
     """The pydantic model that validates the mapping at a data path."""
     annotation: Any = Project
     for part in loc:
-        annotation = _unwrap_model(annotation, container=True)
-        if annotation is None:
-            return None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(str(part))
-            if field is None:
-                return None
-            annotation = field.annotation
+        model = _unwrap_model(annotation, container=False)
+        if isinstance(model, type) and issubclass(model, BaseModel) and isinstance(part, str) and part in model.model_fields:
+            annotation = model.model_fields[part].annotation
         else:
-            annotation = annotation  # list/dict item type already unwrapped
+            annotation = _unwrap_model(annotation, container=True)  # a list index or a mapping key
     model = _unwrap_model(annotation, container=False)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 

@@ -63,7 +63,7 @@ def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint) -> tuple[BookS
     resolver = Resolver(loaded, fingerprint)
     book = _book(resolver)
     if resolver.problems:
-        raise ProjectError(resolver.problems)
+        raise ProjectError(sorted(resolver.problems, key=lambda p: p.line or 0))
     return book, resolver.files_read
 
 

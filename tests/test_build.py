@@ -1,0 +1,161 @@
+"""End to end on the draft engine: the demo into a print PDF, and the incremental guarantees."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from comicforge.build.run import BuildOptions, build
+from conftest import REPO, run_cli
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/qpdf"), reason="qpdf/poppler-utils not installed (.ci/run installs them)")
+
+
+def _tool(*args: str) -> str:
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def _counts(report) -> tuple[int, int, int, int]:
+    data = report.to_json()
+    return data["panels"]["generated"], data["panels"]["reused"], data["pages"]["composed"], data["pages"]["reused"]
+
+
+def _edit(project: Path, old: str, new: str) -> None:
+    path = project / "comic.yaml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_demo_builds_a_print_pdf(demo_project: Path):
+    result = run_cli("build", str(demo_project), "--json")
+    report = json.loads(result.stdout)
+    pdf = Path(report["outputs"]["pdf"])
+    assert report["panels"] == {"generated": 11, "reused": 0} and report["pages"] == {"composed": 3, "reused": 0}
+    assert "No syntax or stream encoding errors" in _tool("qpdf", "--check", str(pdf))
+    info = _tool("pdfinfo", "-box", str(pdf))
+    assert re.search(r"Pages:\s+3\b", info)
+    # us-comic 6.625 x 10.1875 in + 0.125 in bleed each side = 495 x 751.5 pt
+    assert re.search(r"MediaBox:\s+0\.00\s+0\.00\s+495\.00\s+751\.50", info)
+    assert re.search(r"BleedBox:\s+0\.00\s+0\.00\s+495\.00\s+751\.50", info)
+    assert re.search(r"TrimBox:\s+9\.00\s+9\.00\s+486\.00\s+742\.50", info)
+    fonts = _tool("pdffonts", str(pdf)).splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # every font embedded
+    text = " ".join(_tool("pdftotext", str(pdf), "-").split())
+    assert "DON'T TOUCH" in text and "TO BE CONTINUED." in text
+    assert len(report["outputs"]["pages"]) == 3 and all(Path(p).is_file() for p in report["outputs"]["pages"])
+    assert set(report["outputs"]["panels"]) == {f"p{p}.{i}" for p, n in ((1, 3), (2, 4), (3, 4)) for i in range(1, n + 1)}
+
+
+def test_incremental_rebuilds_only_what_an_edit_touched(small_project: Path):
+    assert _counts(build(small_project)) == (7, 0, 2, 0)
+    assert _counts(build(small_project)) == (0, 7, 0, 2)  # no-op
+    _edit(small_project, "prompt: b\n", "prompt: b, at night\n")
+    assert _counts(build(small_project)) == (1, 6, 1, 1)  # prompt edit: one panel, one page
+    # layout change that keeps every panel's pixel size: the two top panels swap places → page only
+    _edit(small_project, "rects: [[0, 0, 0.5, 0.5], [0.5, 0, 0.5, 0.5]", "rects: [[0.5, 0, 0.5, 0.5], [0, 0, 0.5, 0.5]")
+    report = build(small_project)
+    assert _counts(report) == (0, 7, 1, 1)
+    assert sum(d.build for d in report.decisions if d.job.stage == "finish") == 0
+    # font change → pages (and exports) only
+    _edit(small_project, "  margins: 0.3in\n", "  margins: 0.3in\n  font: comic-neue\n")
+    report = build(small_project)
+    assert _counts(report) == (0, 7, 2, 0)
+
+
+def test_plan_says_why(small_project: Path):
+    build(small_project)
+    _edit(small_project, "prompt: c\n", "prompt: c, raining\n")
+    _edit(small_project, "text: Not here.", "text: Not now.")
+    result = run_cli("plan", str(small_project), "--json")
+    rows = {row["job"]: row for row in json.loads(result.stdout)["jobs"]}
+    assert rows["generate:p2.3"]["action"] == "build" and rows["generate:p2.3"]["reason"] == "prompt changed"
+    assert rows["page:2"]["reason"] == "lettering changed"
+    assert rows["generate:p2.2"]["action"] == "reuse"
+    text = run_cli("plan", str(small_project)).stdout
+    assert "build  generate p2.3: prompt changed" in text
+
+
+def test_pages_subset(small_project: Path):
+    report = build(small_project, BuildOptions(pages={2}))
+    assert _counts(report) == (4, 0, 1, 0)
+    assert report.outputs["pdf"].endswith("small-test-book-pages-2-2.pdf")
+    assert "Pages:           1" in _tool("pdfinfo", report.outputs["pdf"])
+
+
+def test_cbz_export(small_project: Path):
+    import zipfile
+
+    report = build(small_project, BuildOptions(exports=("cbz",)))
+    with zipfile.ZipFile(report.outputs["cbz"]) as archive:
+        assert archive.namelist() == ["001.png", "002.png", "ComicInfo.xml"]
+        assert b"<PageCount>2</PageCount>" in archive.read("ComicInfo.xml")
+
+
+def test_draft_build_never_imports_torch(small_project: Path):
+    code = ("import sys; from comicforge.cli import main; main(['build', sys.argv[1]]); main(['build', sys.argv[1]]);"
+            "bad = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code, str(small_project)], check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def _outputs(project: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(project / "build")): p.read_bytes() for p in sorted((project / "build").rglob("*")) if p.is_file()}
+
+
+def test_killed_build_loses_nothing(demo_project: Path, tmp_path: Path):
+    reference = tmp_path / "reference"
+    subprocess.run(["cp", "-r", str(demo_project), str(reference)], check=True)
+    build(reference)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for delay in (0.6, 1.0, 1.4):
+        process = subprocess.Popen([sys.executable, "-m", "comicforge", "build", str(demo_project)], env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    build(demo_project)
+    assert _outputs(demo_project) == _outputs(reference)
+    assert not (demo_project / ".comicforge" / "tmp").exists() or not any((demo_project / ".comicforge" / "tmp").iterdir())
+
+
+def test_concurrent_builds_agree(small_project: Path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    runs = [subprocess.Popen([sys.executable, "-m", "comicforge", "build", str(small_project), "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [run.communicate(timeout=300) for run in runs]
+    assert all(run.returncode == 0 for run in runs), results
+    reports = [json.loads(out) for out, _ in results]
+    assert sorted(r["panels"]["generated"] for r in reports) == [0, 7]  # the lock serialises them
+    assert "No syntax or stream encoding errors" in _tool("qpdf", "--check", reports[0]["outputs"]["pdf"])
+
+
+def test_schema_command_prints_the_json_schema():
+    schema = json.loads(run_cli("schema").stdout)
+    assert {"title", "format", "defaults", "characters", "pages"} <= set(schema["properties"])
+    assert "Panel" in schema["$defs"] and "balloons" in schema["$defs"]["Panel"]["properties"]
+
+
+def test_new_project_builds(tmp_path: Path):
+    for template in ("comic", "manga"):
+        run_cli("new", str(tmp_path / template), "--template", template)
+        report = build(tmp_path / template)
+        assert Path(report.outputs["pdf"]).is_file()
+
+
+def test_manga_is_right_to_left(tmp_path: Path):
+    import shutil
+
+    shutil.copytree(REPO / "projects" / "manga", tmp_path / "manga")
+    report = build(tmp_path / "manga")
+    page = next(d.job for d in report.decisions if d.job.id == "page:2")
+    first, second = page.spec["panels"][0]["rect"], page.spec["panels"][1]["rect"]
+    assert first[1] < second[1]  # yonkoma: one column, read top to bottom
+    page1 = next(d.job for d in report.decisions if d.job.id == "page:1")
+    row = [p["rect"] for p in page1.spec["panels"][1:3]]
+    assert row[0][0] > row[1][0]  # second tier: first panel on the right

@@ -1,0 +1,60 @@
+"""A corpus of malformed projects (tests/projects/bad), each with the exact messages expected."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import TESTS, run_cli
+
+CASES = sorted((TESTS / "projects" / "bad").glob("*.yaml"))
+
+
+def _expectations(case: Path) -> tuple[list[str], list[str]]:
+    """`# expect: LINE` (exact stderr lines) and `# expect-start: PREFIX` from the case's header."""
+    exact, prefixes = [], []
+    for line in case.read_text().splitlines():
+        if line.startswith("# expect: "):
+            exact.append("error: " + line.removeprefix("# expect: "))
+        elif line.startswith("# expect-start: "):
+            prefixes.append("error: " + line.removeprefix("# expect-start: "))
+    return exact, prefixes
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_malformed_project_reports_exact_messages(case: Path, tmp_path: Path):
+    shutil.copy(case, tmp_path / "comic.yaml")
+    result = run_cli("check", str(tmp_path), check=False)
+    exact, prefixes = _expectations(case)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines[: len(exact)] == exact if exact else True
+    assert len(lines) == len(exact) + len(prefixes)
+    for prefix in prefixes:
+        assert any(line.startswith(prefix) for line in lines), (prefix, lines)
+
+
+def test_debug_shows_the_traceback(tmp_path: Path):
+    shutil.copy(TESTS / "projects" / "bad" / "unknown_character.yaml", tmp_path / "comic.yaml")
+    result = run_cli("--debug", "check", str(tmp_path), check=False)
+    assert "Traceback" in result.stderr and "unknown character 'aiko'" in result.stderr
+
+
+def test_bad_project_leaves_existing_outputs_untouched(small_project: Path):
+    run_cli("build", str(small_project))
+    pdf = small_project / "build" / "small-test-book.pdf"
+    before = pdf.read_bytes()
+    text = (small_project / "comic.yaml").read_text()
+    (small_project / "comic.yaml").write_text(text.replace("characters: [ren]\n", "characters: [aiko]\n", 1))
+    result = run_cli("build", str(small_project), check=False)
+    assert result.returncode == 2 and "unknown character 'aiko'" in result.stderr
+    assert pdf.read_bytes() == before
+
+
+def test_missing_project_folder(tmp_path: Path):
+    result = run_cli("build", str(tmp_path / "nowhere"), check=False)
+    assert result.returncode == 2
+    assert "no project file here" in result.stderr
