@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageCms
-from scipy.interpolate import PchipInterpolator
 
 from comicforge.errors import PostError
 
@@ -54,6 +53,8 @@ def levels_table(black: float, white: float, gamma: float) -> np.ndarray:
 
 def curve_table(points: Sequence[tuple[float, float]]) -> np.ndarray:
     """A tone curve through (input, output) points as a 256-entry table; monotone cubic, flat outside."""
+    from scipy.interpolate import PchipInterpolator  # slow to import; only curves need it
+
     inputs, outputs = zip(*points)
     curve = PchipInterpolator(inputs, outputs, extrapolate=False)
     levels = np.clip(np.arange(256, dtype=np.float64), inputs[0], inputs[-1])

@@ -10,6 +10,8 @@ position is the sum of a per-column and a per-row term: no full-size float tempo
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,12 +21,15 @@ import numpy as np
 from PIL import Image
 
 from comicforge.errors import PostError
+from comicforge.post.bitmap_png import write_bitmap_png
 from comicforge.post.color import grayscale
 from comicforge.post.settings import angle_problem, lpi_problem, shape_problem
 
 CELL_BITS = 8  # spot-function samples per cell axis = 2**CELL_BITS
 FIXED_ONE = 1 << 16  # one cell in the fixed-point screen coordinates
 STRIP_ROWS = 64  # rows per strip: keeps the strip's temporaries in cache
+PIXELS_PER_BAND = 1 << 22  # images larger than this are screened in bands on several cores
+CORES = os.cpu_count() or 1
 
 ELLIPSE_RATIO = 0.6  # weight of the minor axis term: chains join along v near 40 %, along u near 60 %
 
@@ -159,9 +164,23 @@ def paper_mask(gray: np.ndarray, screen: Screen, origin: Origin = (0, 0)) -> np.
     """Where paper stays white (True) for an 8-bit gray image (0 black … 255 white) under the screen."""
     gray = np.asarray(gray, dtype=np.uint8)
     out = np.empty(gray.shape, dtype=bool)
-    for rows, thresholds in screen.threshold_strips(*gray.shape, origin):
-        np.greater_equal(gray[rows], thresholds, out=out[rows])
+    calibrated_cell(screen)  # once, before the bands share it
+    bands = np.array_split(np.arange(gray.shape[0]), max(1, min(CORES, gray.size // PIXELS_PER_BAND)))
+    jobs = [(slice(band[0], band[-1] + 1)) for band in bands if band.size]
+    if len(jobs) == 1:
+        screen_band(gray, out, jobs[0], screen, origin)
+    else:
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:  # numpy releases the GIL in the strips
+            list(pool.map(lambda rows: screen_band(gray, out, rows, screen, origin), jobs))
     return out
+
+
+def screen_band(gray: np.ndarray, out: np.ndarray, rows: slice, screen: Screen, origin: Origin) -> None:
+    """Screen the rows `rows` of `gray` into `out`; the band knows its place on the page."""
+    band_origin = (origin[0], origin[1] + rows.start)
+    band, band_out = gray[rows], out[rows]
+    for strip, thresholds in screen.threshold_strips(*band.shape, band_origin):
+        np.greater_equal(band[strip], thresholds, out=band_out[strip])
 
 
 def halftone_dots(
@@ -193,15 +212,15 @@ def halftone_file(
     input: Path, output: Path, *, dpi: int, lpi: float, angle: float, shape: str = "round"
 ) -> None:
     """Halftone any image file to a 1-bit PNG at `dpi` (the image is taken as already at print size)."""
-    if dpi is None or not dpi > 0:
-        raise PostError(f"halftone.dpi: {dpi} is not a print resolution (must be > 0)")
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not dpi > 0:
+        raise PostError(f"halftone.dpi: {dpi!r} is not a print resolution (must be > 0)")
     check_screen(dpi, lpi, angle, shape)
     image = read_image(Path(input))
-    bitmap = halftone_image(image, Screen(dpi, lpi, angle, shape))
+    paper = paper_mask(np.asarray(grayscale(image)), Screen(dpi, lpi, angle, shape))
     try:
-        bitmap.save(Path(output), format="PNG", dpi=(dpi, dpi))
+        write_bitmap_png(Path(output), paper, dpi)
     except OSError as error:
-        raise PostError(f"cannot write {output}: {error.strerror or error}") from error
+        raise PostError(f"{output}: cannot write ({error.strerror or error})") from error
 
 
 def read_image(path: Path) -> Image.Image:

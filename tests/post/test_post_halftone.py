@@ -164,3 +164,24 @@ def test_halftone_file_rejects_missing_and_unreadable_input(tmp_path: Path):
 def test_halftone_dots_rejects_too_fine_ruling(flat_gray):
     with pytest.raises(PostError, match=re.escape("halftone.lpi: 150 is too fine for 300 dpi")):
         halftone_dots(flat_gray(50, (8, 8)), 300, 150, 45)
+
+
+def test_banded_screening_on_several_cores_matches_one_band(monkeypatch):
+    import comicforge.post.halftone as halftone
+
+    gray = np.random.default_rng(7).integers(0, 256, (301, 203), dtype=np.uint8)
+    one_band = paper_mask(gray, Screen(600, 65, 45), origin=(11, 13))
+    monkeypatch.setattr(halftone, "CORES", 3)
+    monkeypatch.setattr(halftone, "PIXELS_PER_BAND", 1000)
+    assert np.array_equal(paper_mask(gray, Screen(600, 65, 45), origin=(11, 13)), one_band)
+
+
+@pytest.mark.parametrize("size", [(13, 7), (1203, 1901)])  # odd width; several parallel deflate bands
+def test_bitmap_png_decodes_to_the_same_pixels(tmp_path: Path, size):
+    from comicforge.post.bitmap_png import write_bitmap_png
+
+    paper = np.random.default_rng(3).random(size) < 0.3
+    write_bitmap_png(tmp_path / "paper.png", paper, 1200)
+    with Image.open(tmp_path / "paper.png") as image:
+        assert image.mode == "1" and image.info["dpi"] == pytest.approx((1200, 1200), abs=0.01)
+        assert np.array_equal(np.asarray(image), paper)
