@@ -126,12 +126,10 @@ CALIBRATION_PATCH = 512  # page pixels per side sampled to calibrate a screen
 
 @lru_cache(maxsize=32)
 def calibrated_cell(screen: Screen) -> np.ndarray:
-    """Thresholds (1..255) per cell sample, ranked over the samples this screen's pixel grid actually hits.
-
-    Ranking the hit samples, rather than the whole cell, keeps coverage linear in tone when the pixel grid
-    meets the cell at only a few positions (e.g. 0 degrees at a whole number of pixels per line). The patch
-    sits at the page origin, so every panel of a page gets the same thresholds.
-    """
+    """Thresholds (1..255) per cell sample, ranked over the samples this screen's pixel grid actually hits."""
+    # Ranking the hit samples, not the whole cell, keeps coverage linear in tone when the pixel grid meets
+    # the cell at only a few positions (0 degrees at a whole number of pixels per line). The patch sits at
+    # the page origin, so every panel of a page gets the same thresholds.
     ranks = spot_ranks(screen.shape)
     hits = np.zeros(ranks.size, dtype=np.int64)
     for _, index in screen.cell_index_strips(CALIBRATION_PATCH, CALIBRATION_PATCH):

@@ -41,13 +41,12 @@ def measure_screen(ink: np.ndarray, dpi: float, symmetry: float = 90.0) -> Scree
 def refine_peak(power: np.ndarray, row: int, col: int, axis: int) -> float:
     """Sub-bin offset of a spectral peak along one axis by a parabola through log magnitudes."""
     size = power.shape[axis]
-    index = (row, col)[axis]
-    if axis == 1 and not 0 < index < size - 1:
-        return 0.0
-    before = list(index for index in (row, col))
-    after = list(before)
-    before[axis] = (index - 1) % size
-    after[axis] = (index + 1) % size
-    left, centre, right = (math.log(power[tuple(at)] + 1e-12) for at in (before, (row, col), after))
-    curvature = left - 2 * centre + right
+    centre = (row, col)
+    if axis == 1 and not 0 < col < size - 1:
+        return 0.0  # the half spectrum of rfft2 has no neighbour beyond its edges
+    before, after = list(centre), list(centre)
+    before[axis] = (centre[axis] - 1) % size
+    after[axis] = (centre[axis] + 1) % size
+    left, middle, right = (math.log(power[tuple(at)] + 1e-12) for at in (before, centre, after))
+    curvature = left - 2 * middle + right
     return 0.0 if curvature >= 0 else 0.5 * (left - right) / curvature
