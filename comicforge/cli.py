@@ -79,7 +79,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from comicforge.build.run import resolved_jobs
     from comicforge.build.store import Store
-    from comicforge.project.load import find_project_file
+    from comicforge.project.files import find_project_file
 
     file = find_project_file(args.project)
     jobs, meta = resolved_jobs(file, Store(file.parent))
@@ -98,7 +98,7 @@ def _options(args: argparse.Namespace) -> Any:
 def cmd_plan(args: argparse.Namespace) -> int:
     from comicforge.build.run import plan_build
     from comicforge.build.store import Store
-    from comicforge.project.load import find_project_file
+    from comicforge.project.files import find_project_file
 
     file = find_project_file(args.project)
     decisions = plan_build(file, Store(file.parent), _options(args))

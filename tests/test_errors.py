@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TESTS, run_cli
+from support import TESTS, run_cli
 
 CASES = sorted((TESTS / "projects" / "bad").glob("*.yaml"))
 

@@ -56,7 +56,7 @@ class BuildReport:
 def _code_signature() -> list[Any]:
     """Modification times of the package's files, so resolved jobs are never reused across code changes."""
     package = Path(__file__).resolve().parents[1]
-    return sorted((str(p.relative_to(package)), p.stat().st_mtime_ns) for p in package.rglob("*") if p.suffix in (".py", ".yaml", ".json", ".ttf"))
+    return sorted([str(p.relative_to(package)), p.stat().st_mtime_ns] for p in package.rglob("*") if p.suffix in (".py", ".yaml", ".json", ".ttf"))
 
 
 def resolved_jobs(project_file: Path, store: Store) -> tuple[list[Job], dict[str, Any]]:
@@ -127,7 +127,7 @@ def _check_pages(pages: set[int] | None, count: int, project_file: Path) -> None
 
 def build(project: Path | str, options: BuildOptions | None = None) -> BuildReport:
     """Build a project: every missing job runs, outputs are refreshed in the output folder."""
-    from comicforge.project.load import find_project_file
+    from comicforge.project.files import find_project_file
 
     options = options or BuildOptions()
     started = time.perf_counter()

@@ -13,9 +13,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from comicforge.errors import Problem, ProjectError
+from comicforge.project.files import PROJECT_FILE, find_project_file  # noqa: F401  (re-exported)
 from comicforge.project.schema import Project
 
-PROJECT_FILE = "comic.yaml"
 Loc = tuple[str | int, ...]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -36,15 +36,6 @@ class LoadedProject:
     def problem(self, loc: Loc, message: str) -> Problem:
         """A problem at a path in the project, located at the nearest line."""
         return Problem(message, self.file.name, line_of(self.lines, loc), format_loc(loc))
-
-
-def find_project_file(path: Path | str) -> Path:
-    """The comic.yaml of a project given as its folder or the file itself."""
-    path = Path(path)
-    candidate = path / PROJECT_FILE if path.is_dir() else path
-    if not candidate.is_file():
-        raise ProjectError(Problem(f"no project file here (expected a folder with {PROJECT_FILE}, or a .yaml file)", str(path)))
-    return candidate.resolve()
 
 
 def format_loc(loc: Loc) -> str:
