@@ -159,3 +159,17 @@ def test_manga_is_right_to_left(tmp_path: Path):
     page1 = next(d.job for d in report.decisions if d.job.id == "page:1")
     row = [p["rect"] for p in page1.spec["panels"][1:3]]
     assert row[0][0] > row[1][0]  # second tier: first panel on the right
+
+
+def test_bitmap_book_with_a_halftone_chain(small_project: Path):
+    _edit(small_project, "  dpi: 72\n", "  dpi: 150\n")
+    _edit(small_project, "  margins: 0.3in\n", "  margins: 0.3in\n  color: bitmap\ndefaults:\n  post: [{op: grayscale}, {op: halftone, lpi: 40, angle: 45}]\n")
+    report = build(small_project)
+    finish = next(d.job for d in report.decisions if d.job.id == "finish:p1.2")
+    assert finish.spec["origin"] is not None  # screens are laid in page coordinates, so the position is in the key
+    from PIL import Image
+
+    with Image.open(Path(report.outputs["pages"][0])) as page:
+        assert page.mode == "1"
+    images = _tool("pdfimages", "-list", report.outputs["pdf"]).splitlines()[2:]
+    assert images and all(line.split()[5] == "gray" and line.split()[6] == "1" for line in images), images  # 1-bit art
