@@ -16,6 +16,17 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def plain(value: Any) -> Any:
+    """Dataclasses, tuples and mappings as JSON-ready lists and dicts (a fast, copy-free `asdict`)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
 def job_key(stage: str, version: str, spec: Any, dep_keys: list[str]) -> str:
     """The key of a job: its stage and version, resolved spec and the keys of its inputs."""
     text = canonical_json({"stage": stage, "version": version, "spec": spec, "deps": dep_keys})

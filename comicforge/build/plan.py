@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from comicforge.build.keys import canonical_json, job_key
+from comicforge.build.keys import canonical_json, job_key, plain
 
 SCREEN_OPS = {"halftone", "screentone"}  # post steps whose dot grid is laid in page coordinates
 
@@ -25,7 +25,8 @@ class Job:
     key: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {"id": self.id, "stage": self.stage, "label": self.label, "version": self.version,
+                "spec": self.spec, "deps": self.deps, "key": self.key}
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
 
 
 def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
-    request = dataclasses.asdict(panel.request)
+    request = plain(panel.request)
     generate = Job(f"generate:{panel.id}", "generate", panel.id, versions.engines[panel.engine],
                    {"engine": panel.engine, **request})
     screens = any(step.get("op") in SCREEN_OPS for step in panel.post)
@@ -106,7 +107,7 @@ def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
 
 def _page_job(page: Any, versions: Versions) -> Job:
     panels = [
-        {"id": p.id, "rect": list(p.rect.rounded()), "box": list(p.box), "balloons": [dataclasses.asdict(b) for b in p.balloons],
+        {"id": p.id, "rect": list(p.rect.rounded()), "box": list(p.box), "balloons": plain(p.balloons),
          "heads": [_head(pose) for pose in p.request.poses]}
         for p in page.panels
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
@@ -311,12 +312,18 @@ class _CharacterVar:
 _SANDBOX = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
+@lru_cache(maxsize=256)
+def _template(source: str) -> Any:
+    """A compiled sandboxed template (style templates repeat across panels)."""
+    return _SANDBOX.from_string(source)
+
+
 def _render(r: Resolver, source: str, context: dict[str, Any], loc: Loc) -> str:
     """Render a prompt template in the sandbox; errors name the panel field."""
     if "{" not in source:
         return source
     try:
-        return _SANDBOX.from_string(source).render(context).strip()
+        return _template(source).render(context).strip()
     except TemplateError as error:
         known = ", ".join(k for k in context if not k.startswith("_"))
         r.fail(loc, f"prompt template: {error.message} (names available: {known})")
