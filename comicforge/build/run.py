@@ -221,7 +221,11 @@ def _model_group(job: Job) -> str:
 
 
 def _slug(title: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-").lower() or "book"
+    """A file name from a title: accents folded ('Tōrō' → 'toro'), other characters to dashes."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9]+", "-", folded).strip("-").lower() or "book"
 
 
 def publish(store: Store, decisions: list[Decision], out: Path, root: Path) -> dict[str, Any]:
