@@ -226,16 +226,17 @@ def _detect_diffusers_folder(path: Path) -> ModelInfo:
         raise EngineError(f"{path}: folder is not a diffusers model (no model_index.json)")
     try:
         cls = json.loads(index.read_text(encoding="utf-8")).get("_class_name", "")
+    except (OSError, ValueError) as e:
+        raise EngineError(f"{path}: unreadable model_index.json ({e})") from e
+    if cls.startswith(("StableDiffusion3", "Flux")):
+        raise EngineError(f"{path}: {cls} models are recognised but not supported yet (SD 1.x, 2.x, SDXL only)")
+    try:
         unet = json.loads((path / "unet" / "config.json").read_text(encoding="utf-8"))
         sched_file = path / "scheduler" / "scheduler_config.json"
         sched = json.loads(sched_file.read_text(encoding="utf-8")) if sched_file.is_file() else {}
     except (OSError, ValueError) as e:
-        if "StableDiffusion3" in str(locals().get("cls", "")) or "Flux" in str(locals().get("cls", "")):
-            raise EngineError(f"{path}: {cls} models are recognised but not supported yet") from e
         raise EngineError(f"{path}: unreadable diffusers model config ({e})") from e
     if cls not in _PIPELINES:
-        if cls.startswith(("StableDiffusion3", "Flux")):
-            raise EngineError(f"{path}: {cls} models are recognised but not supported yet (SD 1.x, 2.x, SDXL only)")
         raise EngineError(f"{path}: unsupported diffusers pipeline {cls!r}")
     ctx = int(unet.get("cross_attention_dim") or 0)
     prediction = sched.get("prediction_type", "epsilon")

@@ -40,3 +40,15 @@ def test_full_size_sd15_key_set_loads_and_generates(tmp_path, make_request):
     assert (info.family, info.context_dim, info.native_size) == ("sd1", 768, 512)
     img = DiffusionEngine(device="cpu").generate(make_request(path, steps=1, width=64, height=64))
     assert img.size == (64, 64) and np.asarray(img).std() >= 0
+
+
+def test_panel_order_groups_model_and_loras():
+    from comicforge.engines.base import AdapterRef, FileRef, GenerateRequest
+    from comicforge.engines.diffusion.grouping import panel_order_key
+
+    a, b = FileRef("/m/a.safetensors", "A"), FileRef("/m/b.safetensors", "B")
+    hero = AdapterRef(FileRef("/l/hero.safetensors", "H"))
+    reqs = [GenerateRequest(panel_id=p, prompt="", negative="", seed=0, width=8, height=8, model=m, loras=l)
+            for p, m, l in [("1", b, ()), ("2", a, (hero,)), ("3", b, (hero,)), ("4", a, ()), ("5", a, (hero,))]]
+    order = [r.panel_id for r in sorted(reqs, key=panel_order_key)]
+    assert order == ["4", "2", "5", "1", "3"]
