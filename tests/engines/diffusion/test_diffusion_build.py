@@ -1,0 +1,81 @@
+"""The diffusion engine through a whole build: project file → panels → PDF, and its errors located in comic.yaml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from PIL import Image
+
+from support import run_cli
+
+
+def _project(folder: Path, model: Path, **defaults) -> Path:
+    book = {
+        "title": "Diffusion Book",
+        "format": {"trim": "manga", "dpi": 36, "margins": "0.3in"},
+        "defaults": {"engine": "diffusion", "model": str(model), "steps": 2, "cfg": 5, "size": [64, 96], **defaults},
+        "characters": {"mira": {"tokens": "mira_cf, silver hair"}},
+        "pages": [{"layout": "grid-1x2", "panels": [
+            {"prompt": "{{ mira }} on a (rooftop:1.2)", "characters": ["mira"], "seed": 5},
+            {"prompt": "a city at night", "sampler": "Euler a", "seed": 6},
+        ]}],
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "comic.yaml").write_text(yaml.safe_dump(book, sort_keys=False))
+    return folder
+
+
+def test_build_with_a_single_file_checkpoint(sd1_file: Path, tmp_path: Path):
+    project = _project(tmp_path / "book", sd1_file)
+    report = json.loads(run_cli("build", str(project), "--json").stdout)
+    assert report["panels"] == {"generated": 2, "reused": 0}
+    raw = Image.open(report["outputs"]["panels"]["p1.1"])
+    assert raw.size == (64, 96)  # generation size, before resizing to print size
+    parameters = raw.info["parameters"]
+    assert parameters.startswith("mira_cf, silver hair on a (rooftop:1.2)") and "Seed: 5" in parameters and "Size: 64x96" in parameters
+    assert "Sampler: Euler a" in Image.open(report["outputs"]["panels"]["p1.2"]).info["parameters"]
+    assert Path(report["outputs"]["pdf"]).is_file()
+    again = json.loads(run_cli("build", str(project), "--json").stdout)
+    assert again["panels"] == {"generated": 0, "reused": 2}
+
+
+def test_native_size_at_the_panel_aspect(sd1_file: Path, tmp_path: Path):
+    project = _project(tmp_path / "book", sd1_file)
+    text = (project / "comic.yaml").read_text().replace("  size:\n  - 64\n  - 96\n", "")
+    (project / "comic.yaml").write_text(text)
+    plan = json.loads(run_cli("plan", str(project), "--json").stdout)
+    assert plan["build"] > 0
+    from comicforge.project.resolve import native_size_at_aspect
+
+    width, height = native_size_at_aspect(512, 0.5)
+    assert width % 8 == 0 and height % 8 == 0 and abs(width * height - 512 * 512) < 512 * 24
+
+
+def test_bad_model_and_lora_are_located_in_the_project(sd1_file: Path, tmp_path: Path):
+    project = _project(tmp_path / "missing", tmp_path / "nope.safetensors")
+    result = run_cli("check", str(project), check=False)
+    assert result.returncode == 2
+    assert f"defaults.model: model not found: {tmp_path / 'nope.safetensors'}" in result.stderr
+
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(sd1_file.read_bytes()[:5000])
+    project = _project(tmp_path / "truncated", truncated)
+    result = run_cli("check", str(project), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "defaults.model: " in result.stderr and "truncated" in result.stderr.lower()
+
+    lora = tmp_path / "unrelated.safetensors"
+    from safetensors.numpy import save_file
+    import numpy as np
+
+    save_file({"lora_unet_nothing_here.lora_down.weight": np.zeros((4, 8), np.float32),
+               "lora_unet_nothing_here.lora_up.weight": np.zeros((8, 4), np.float32)}, str(lora))
+    project = _project(tmp_path / "lora", sd1_file)
+    data = yaml.safe_load((project / "comic.yaml").read_text())
+    data["characters"]["mira"]["loras"] = [{"file": str(lora), "weight": 0.7}]
+    (project / "comic.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    result = run_cli("check", str(project), check=False)
+    assert result.returncode == 2, result.stderr
+    assert "characters.mira.loras[0].file: " in result.stderr
