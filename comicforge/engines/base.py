@@ -58,6 +58,23 @@ class ControlInput:
 
 
 @dataclass(frozen=True)
+class RefineStep:
+    """One editing step after generation: img2img, inpaint, outpaint or upscale (each its own job)."""
+
+    kind: str  # "img2img" | "inpaint" | "outpaint" | "upscale"
+    strength: float = 0.5  # denoising strength (0 keeps the image, 1 repaints fully)
+    prompt: str | None = None  # None: the panel's prompt
+    seed: int | None = None  # None: the panel's seed
+    init: FileRef | None = None  # img2img: start from this image instead of the previous step's
+    mask: FileRef | None = None  # inpaint: white = repaint, black = keep; same aspect as the panel
+    rects: tuple[tuple[float, float, float, float], ...] = ()  # inpaint: [x, y, w, h] panel fractions
+    extend: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # outpaint: left, top, right, bottom, fractions
+    width: int = 0  # upscale / outpaint: output size in pixels (0: keep)
+    height: int = 0
+    model: FileRef | None = None  # upscale: an ESRGAN-family model (spandrel), optional
+
+
+@dataclass(frozen=True)
 class GenerateRequest:
     """Everything that determines a panel's generated image; frozen so it can be hashed into a key."""
 
@@ -78,6 +95,8 @@ class GenerateRequest:
     characters: tuple[CharacterLook, ...] = ()
     poses: tuple[PlacedPose, ...] = ()
     controls: tuple[ControlInput, ...] = ()
+    references: tuple[AdapterRef, ...] = ()  # character reference images (IP-Adapter), with weights
+    ip_adapter: FileRef | None = None  # IP-Adapter weights (local file)
     shot: str = "medium"
     label: str = ""
     options: tuple[tuple[str, str], ...] = field(default=())  # engine-specific extras (precision, offload…)
@@ -92,6 +111,10 @@ class Engine(Protocol):
 
     def generate(self, request: GenerateRequest) -> Image.Image:
         """Render one panel at (request.width, request.height), RGB."""
+        ...
+
+    def refine(self, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:
+        """Apply one editing step to a panel image (the panel's request gives prompt, model, seed…)."""
         ...
 
     def close(self) -> None:
@@ -149,5 +172,17 @@ def request_from_json(data: dict[str, Any]) -> GenerateRequest:
         ControlInput(c["kind"], _file(c.get("model")), c["weight"], c["start"], c["end"], _file(c.get("source")))
         for c in fields.get("controls", ())
     )
+    fields["references"] = tuple(AdapterRef(FileRef(**a["file"]), a["weight"]) for a in fields.get("references", ()))
+    fields["ip_adapter"] = _file(fields.get("ip_adapter"))
     fields["options"] = tuple(tuple(o) for o in fields.get("options", ()))
     return GenerateRequest(**fields)
+
+
+def refine_step_from_json(data: dict[str, Any]) -> RefineStep:
+    """Rebuild a refine step from its JSON form."""
+    fields = {k: v for k, v in data.items() if k in RefineStep.__dataclass_fields__}
+    for name in ("init", "mask", "model"):
+        fields[name] = _file(fields.get(name))
+    fields["rects"] = tuple(tuple(r) for r in fields.get("rects", ()))
+    fields["extend"] = tuple(fields.get("extend", (0.0, 0.0, 0.0, 0.0)))
+    return RefineStep(**fields)
