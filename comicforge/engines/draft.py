@@ -8,7 +8,9 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from comicforge.engines.base import GenerateRequest, PlacedPose, Point
+import dataclasses
+
+from comicforge.engines.base import GenerateRequest, PlacedPose, Point, RefineStep
 
 VERSION = "draft-1"
 DEFAULT_FIGURE_COLOURS = ("#3b6ea5", "#c0504d", "#6a9b4e", "#8064a2", "#d08b2c")
@@ -138,5 +140,51 @@ class DraftEngine:
         canvas.info["parameters"] = f"{request.prompt}\nNegative prompt: {request.negative}\nSteps: 0, Sampler: draft, Seed: {request.seed}, Size: {request.width}x{request.height}, Model: comicforge-draft"
         return canvas
 
+    def refine(self, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:
+        """Storyboard editing: blend a fresh draft in (img2img), repaint a mask, extend the canvas, or resize."""
+        image = image.convert("RGB")
+        if step.kind == "upscale":
+            size = (step.width or image.width, step.height or image.height)
+            return image.resize(size, Image.Resampling.LANCZOS)
+        if step.kind == "outpaint":
+            return _outpaint(self, request, image, step)
+        redraw = self.generate(_step_request(request, step, image.size))
+        if step.kind == "img2img":
+            return Image.blend(image, redraw, step.strength)
+        mask = repaint_mask(step, image.size)
+        return Image.composite(Image.blend(image, redraw, step.strength), image, mask)
+
     def close(self) -> None:
         """Nothing resident."""
+
+
+def _step_request(request: GenerateRequest, step: RefineStep, size: tuple[int, int]) -> GenerateRequest:
+    """The panel's request with the step's prompt, seed and size."""
+    return dataclasses.replace(
+        request, prompt=step.prompt if step.prompt is not None else request.prompt,
+        seed=step.seed if step.seed is not None else request.seed, width=size[0], height=size[1],
+    )
+
+
+def repaint_mask(step: RefineStep, size: tuple[int, int]) -> Image.Image:
+    """The inpaint mask at an image's size: the step's mask file and/or rectangles; white = repaint."""
+    mask = Image.new("L", size, 0)
+    if step.mask is not None:
+        with Image.open(step.mask.path) as drawn:
+            mask = drawn.convert("L").resize(size, Image.Resampling.NEAREST).point(lambda v: 255 if v >= 128 else 0)
+    draw = ImageDraw.Draw(mask)
+    for x, y, w, h in step.rects:
+        draw.rectangle([x * size[0], y * size[1], (x + w) * size[0] - 1, (y + h) * size[1] - 1], fill=255)
+    return mask
+
+
+def _outpaint(engine: DraftEngine, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:
+    """Extend the canvas by fractions of its size; the old pixels stay exactly where they were."""
+    left, top, right, bottom = step.extend
+    width = round(image.width * (1 + left + right))
+    height = round(image.height * (1 + top + bottom))
+    canvas = engine.generate(_step_request(request, step, (width, height)))
+    canvas.paste(image, (round(image.width * left), round(image.height * top)))
+    if step.width and step.height:
+        canvas = canvas.resize((step.width, step.height), Image.Resampling.LANCZOS)
+    return canvas

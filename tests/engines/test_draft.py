@@ -39,3 +39,26 @@ def test_figure_drawn_in_the_character_colour():
 
 def test_request_survives_its_json_form():
     assert request_from_json(dataclasses.asdict(REQUEST)) == REQUEST
+
+
+def test_inpaint_keeps_pixels_outside_the_mask():
+    from comicforge.engines.base import RefineStep
+
+    engine = create_engine("draft")
+    image = engine.generate(REQUEST)
+    step = RefineStep("inpaint", strength=1.0, seed=99, prompt="other", rects=((0.5, 0.5, 0.5, 0.5),))
+    out = np.asarray(engine.refine(REQUEST, image, step))
+    before = np.asarray(image)
+    assert np.array_equal(out[:120], before[:120]) and np.array_equal(out[:, :160], before[:, :160])
+    assert not np.array_equal(out[120:, 160:], before[120:, 160:])
+
+
+def test_outpaint_and_upscale_sizes():
+    from comicforge.engines.base import RefineStep
+
+    engine = create_engine("draft")
+    image = engine.generate(REQUEST)
+    wider = engine.refine(REQUEST, image, RefineStep("outpaint", extend=(0.25, 0.0, 0.25, 0.0)))
+    assert wider.size == (480, 240)
+    assert np.array_equal(np.asarray(wider)[:, 80:400], np.asarray(image))
+    assert engine.refine(REQUEST, image, RefineStep("upscale", width=640, height=480)).size == (640, 480)
