@@ -51,8 +51,9 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("project", type=Path, help="project folder or its comic.yaml")
         if name in ("plan", "build"):
             command.add_argument("--pages", type=_page_range, help="a subset, e.g. 2-4")
-            command.add_argument("--export", type=_exports, default=("pdf", "png"), help="pdf,png,cbz (default pdf,png)")
+            command.add_argument("--export", type=_exports, default=("pdf", "png"), help="pdf,png,cbz,spreads (default pdf,png)")
             command.add_argument("--json", action="store_true", help="print one JSON object")
+            command.add_argument("--proof", action="store_true", help="proof mode: live area and overflow markers drawn; outputs in build/proof/")
         if name == "build":
             command.add_argument("--out", type=Path, help="output folder (default PROJECT/build)")
 
@@ -92,7 +93,7 @@ def _options(args: argparse.Namespace) -> Any:
     from comicforge.build.run import BuildOptions
 
     return BuildOptions(out=getattr(args, "out", None), pages=args.pages, exports=args.export,
-                        progress=sys.stderr.isatty() and not args.json)
+                        progress=sys.stderr.isatty() and not args.json, proof=args.proof)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -122,7 +123,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     data = report.to_json()
     print(f"panels: {data['panels']['generated']} generated, {data['panels']['reused']} reused; "
           f"pages: {data['pages']['composed']} composed, {data['pages']['reused']} reused ({report.seconds:.2f} s)")
-    for kind in ("pdf", "cbz"):
+    for kind in ("pdf", "spreads", "cbz"):
         if kind in data["outputs"]:
             print(f"{kind}: {data['outputs'][kind]}")
     return 0

@@ -55,8 +55,15 @@ def page_jobs(book: Any, versions: Versions) -> list[Job]:
         for panel in page.panels:
             jobs += _panel_jobs(panel, page, versions)
         jobs.append(_page_job(page, versions))
-        jobs.append(Job(f"png:{page.number}", "png", f"page {page.number} PNG", versions.export, {"page": page.number, "dpi": page.dpi}, [f"page:{page.number}"]))
+        jobs.append(_image_job(page, dict(book.output), versions))
     return jobs
+
+
+def _image_job(page: Any, output: dict[str, Any], versions: Versions) -> Job:
+    """A page image (PNG or JPEG) at the chosen resolution."""
+    spec = {"page": page.number, "art_dpi": page.dpi, "dpi": output.get("image_dpi") or page.dpi,
+            "format": output.get("images", "png"), "quality": output.get("jpeg_quality", 90)}
+    return Job(f"png:{page.number}", "png", f"page {page.number} image", versions.export, spec, [f"page:{page.number}"])
 
 
 def book_meta(book: Any) -> dict[str, Any]:
@@ -64,11 +71,32 @@ def book_meta(book: Any) -> dict[str, Any]:
     return {
         "title": book.title, "author": book.author, "series": book.series, "number": book.number,
         "language": book.language, "reading": book.reading, "color": book.color, "page_count": len(book.pages),
+        "output": dict(book.output),
     }
 
 
-def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, exports: tuple[str, ...], pages: set[int] | None) -> list[Job]:
+def publication_date(meta: dict[str, Any]) -> str | None:
+    """The book's date (YYYY-MM-DD): the project's, else SOURCE_DATE_EPOCH's (reproducible builds), else none."""
+    import os
+    import time
+
+    date = meta.get("output", {}).get("date")
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if not date and epoch.isdigit():
+        date = time.strftime("%Y-%m-%d", time.gmtime(int(epoch)))
+    return date
+
+
+def _proof_image(job: Job) -> Job:
+    """A page image job with proof marks (a separate key and output)."""
+    return Job(job.id, job.stage, job.label, job.version, {**job.spec, "proof": True}, job.deps)
+
+
+def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, exports: tuple[str, ...], pages: set[int] | None,
+                proof: bool = False) -> list[Job]:
     """The jobs a build needs: the chosen pages (and their panels) plus the chosen exports, keyed."""
+    if proof:
+        jobs = [_proof_image(j) if j.stage == "png" else j for j in jobs]
     numbers = sorted(n for n in range(1, meta["page_count"] + 1) if pages is None or n in pages)
     wanted_pages = {f"page:{n}" for n in numbers}
     chosen: list[Job] = []
@@ -80,13 +108,14 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
             needed.update(job.deps)
     chosen.reverse()
     whole = len(numbers) == meta["page_count"]
-    for stage in ("pdf", "cbz"):
+    for stage in ("pdf", "spreads", "cbz"):
         if stage in exports:
             job_id = stage if whole else f"{stage}:{numbers[0]}-{numbers[-1]}"
             deps = [f"png:{n}" for n in numbers] if stage == "cbz" else [f"page:{n}" for n in numbers]
             if stage == "cbz" and "png" not in exports:
                 chosen += [j for j in jobs if j.stage == "png" and j.deps[0] in wanted_pages]
-            chosen.append(Job(job_id, stage, stage.upper(), export_version, {**meta, "pages": numbers}, deps))
+            spec = {**meta, "pages": numbers, "date": publication_date(meta), "proof": proof}
+            chosen.append(Job(job_id, stage, stage.upper(), export_version, spec, deps))
     assign_keys(chosen)
     return chosen
 
@@ -108,7 +137,7 @@ def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
 def _page_job(page: Any, versions: Versions) -> Job:
     panels = [
         {"id": p.id, "rect": list(p.rect.rounded()), "box": list(p.box), "balloons": plain(p.balloons),
-         "heads": [_head(pose) for pose in p.request.poses]}
+         "sfx": plain(p.sfx), "heads": [_head(pose) for pose in p.request.poses]}
         for p in page.panels
     ]
     spec = {
@@ -177,9 +206,9 @@ def _page_panel_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) ->
         return ["panel list"]
     found = set()
     for a, b in zip(old, new):
-        for name in ("rect", "balloons", "heads"):
+        for name in ("rect", "balloons", "sfx", "heads"):
             if a.get(name) != b.get(name):
-                found.add({"rect": "layout", "balloons": "lettering", "heads": "poses"}[name])
+                found.add({"rect": "layout", "balloons": "lettering", "sfx": "lettering", "heads": "poses"}[name])
     return sorted(found)
 
 

@@ -18,8 +18,8 @@ from comicforge.build.store import Store, copy_atomic
 RESOLVED_STATE = "resolved.json"
 JOBS_STATE = "jobs.json"
 OUTPUTS_STATE = "outputs.json"
-EXPORTS = ("pdf", "png", "cbz")
-STAGE_ORDER = ("generate", "finish", "page", "png", "pdf", "cbz")
+EXPORTS = ("pdf", "png", "cbz", "spreads")
+STAGE_ORDER = ("generate", "finish", "page", "png", "pdf", "spreads", "cbz")
 
 
 @dataclass
@@ -30,6 +30,7 @@ class BuildOptions:
     pages: set[int] | None = None
     exports: tuple[str, ...] = ("pdf", "png")
     progress: bool = False
+    proof: bool = False  # draw the live area and overflow markers; outputs go to build/proof/
 
 
 @dataclass
@@ -104,14 +105,14 @@ def stage_versions(book: Any) -> Any:
     return Versions(engines, post_version, compose_version, EXPORT_VERSION)
 
 
-EXPORT_VERSION = "export-1"
+EXPORT_VERSION = "export-2"
 
 
 def plan_build(project_file: Path, store: Store, options: BuildOptions) -> list[Decision]:
     """Which jobs of the requested build to reuse and which to build, with reasons."""
     jobs, meta = resolved_jobs(project_file, store)
     _check_pages(options.pages, meta["page_count"], project_file)
-    chosen = select_jobs(jobs, meta, EXPORT_VERSION, options.exports, options.pages)
+    chosen = select_jobs(jobs, meta, EXPORT_VERSION, options.exports, options.pages, options.proof)
     previous: dict[str, Any] = {}
     if not all(store.has(j.key) for j in chosen):
         previous = store.read_state(JOBS_STATE).get("jobs", {})
@@ -250,11 +251,14 @@ def _targets(job: Job, out: Path) -> list[tuple[str, Path]]:
     """(file in the store entry, path in the output folder) for each published file of a job."""
     if job.stage == "generate":
         return [("panel.png", out / "panels" / f"{job.label}.png")]
+    out = out / "proof" if job.spec.get("proof") else out
     if job.stage == "png":
-        return [("page.png", out / "pages" / f"page-{job.spec['page']:03d}.png")]
-    if job.stage in ("pdf", "cbz"):
+        suffix = "jpg" if job.spec.get("format") == "jpeg" else "png"
+        return [(f"page.{suffix}", out / "pages" / f"page-{job.spec['page']:03d}.{suffix}")]
+    if job.stage in ("pdf", "cbz", "spreads"):
         suffix = "" if ":" not in job.id else "-pages-" + job.id.split(":")[1]
-        return [(f"book.{job.stage}", out / f"{_slug(job.spec['title'])}{suffix}.{job.stage}")]
+        name, kind = ("book.pdf", "-spreads.pdf") if job.stage == "spreads" else (f"book.{job.stage}", f".{job.stage}")
+        return [(name, out / f"{_slug(job.spec['title'])}{suffix}{kind}")]
     return []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -73,7 +74,7 @@ def run_finish(runner: Runner, job: Job) -> None:
 
 
 def run_page(runner: Runner, job: Job) -> None:
-    """Compose a page's art and its vector overlay."""
+    """Compose a page's art and its vector overlay; lettering that cannot fit is reported, never clipped."""
     from comicforge.compose.page import compose_art, compose_overlay
 
     panels = [_input(runner, dep, "panel.png") for dep in job.deps]
@@ -82,11 +83,13 @@ def run_page(runner: Runner, job: Job) -> None:
     except OSError as error:
         broken = next((d for d, p in zip(job.deps, panels) if str(p) in str(error)), job.deps[0])
         raise BrokenEntry(runner.jobs[broken].key) from None
-    overlay = compose_overlay(job.spec)
+    overlay, warnings = compose_overlay(job.spec)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
     def write(folder: Path) -> None:
         save_png(art, folder / "art.png")
-        (folder / "overlay.json").write_text(json.dumps(overlay))
+        (folder / "overlay.json").write_text(json.dumps({"ops": overlay, "warnings": warnings}))
 
     runner.store.put(job.key, write)
 
@@ -94,42 +97,80 @@ def run_page(runner: Runner, job: Job) -> None:
 def _page_inputs(runner: Runner, page_job: str) -> tuple[Path, list[dict[str, Any]]]:
     folder = runner.entry(page_job)
     try:
-        return folder / "art.png", json.loads((folder / "overlay.json").read_text())
-    except (OSError, ValueError):
+        return folder / "art.png", json.loads((folder / "overlay.json").read_text())["ops"]
+    except (OSError, ValueError, KeyError, TypeError):
         raise BrokenEntry(runner.jobs[page_job].key) from None
 
 
 def run_png(runner: Runner, job: Job) -> None:
-    """A page as a PNG: art with the overlay rasterised at the page's dpi."""
+    """A page image (PNG or JPEG): art resampled to the chosen dpi, the overlay rasterised at it."""
     from comicforge.compose.raster import draw_overlay
 
-    art_path, overlay = _page_inputs(runner, job.deps[0])
+    spec = job.spec
+    _, overlay = _page_inputs(runner, job.deps[0])
     art = _open_image(runner, job.deps[0], "art.png")
-    page = draw_overlay(art, overlay, job.spec["dpi"])
-    runner.store.put(job.key, lambda folder: page.save(folder / "page.png", format="PNG", dpi=(job.spec["dpi"],) * 2))
+    if spec["dpi"] != spec["art_dpi"]:
+        size = tuple(round(v * spec["dpi"] / spec["art_dpi"]) for v in art.size)
+        art = (art.convert("L") if art.mode == "1" else art).resize(size, Image.Resampling.LANCZOS)
+    page = draw_overlay(art, overlay, spec["dpi"], proof=spec.get("proof", False))
+    if spec["format"] == "jpeg":
+        page = page.convert("L" if page.mode in ("1", "L") else "RGB")
+        runner.store.put(job.key, lambda folder: page.save(folder / "page.jpg", format="JPEG", quality=spec["quality"], dpi=(spec["dpi"],) * 2, optimize=True))
+    else:
+        runner.store.put(job.key, lambda folder: page.save(folder / "page.png", format="PNG", dpi=(spec["dpi"],) * 2))
 
 
-def run_pdf(runner: Runner, job: Job) -> None:
-    """The print PDF of the selected pages."""
-    from comicforge.compose.pdf import PdfPage, write_pdf
+def _print_pages(runner: Runner, job: Job) -> list[Any]:
+    """The selected pages as the PDF writer takes them."""
+    from comicforge.compose.pdf import PdfPage
 
     pages = []
     for dep in job.deps:
         page_spec = runner.jobs[dep].spec
         art, overlay = _page_inputs(runner, dep)
-        pages.append(PdfPage(tuple(page_spec["media"]), page_spec["bleed"], art, overlay, page_spec["color"] != "color"))
-    info = {"title": job.spec["title"], "author": job.spec.get("author") or "", "subject": job.spec.get("series") or ""}
-    runner.store.put(job.key, lambda folder: write_pdf(pages, folder / "book.pdf", info))
+        pages.append(PdfPage(tuple(page_spec["media"]), page_spec["bleed"], art, overlay, page_spec["number"]))
+    return pages
+
+
+def print_settings(spec: dict[str, Any]) -> Any:
+    """PDF settings from an export job's spec: colour space, marks, proof, metadata, output intent."""
+    from comicforge.compose.pdf import PrintSettings
+
+    output = spec.get("output", {})
+    space = "gray" if spec["color"] != "color" else ("cmyk" if output.get("cmyk") else "rgb")
+    date = spec.get("date")
+    return PrintSettings(
+        space=space, crop_marks=output.get("crop_marks", False), slug=output.get("slug"), proof=spec.get("proof", False),
+        title=spec["title"], author=spec.get("author") or "", subject=spec.get("series") or "",
+        date=f"D:{date.replace('-', '')}000000Z" if date else None, condition=output.get("condition"), rtl=spec["reading"] == "rtl",
+    )
+
+
+def run_pdf(runner: Runner, job: Job) -> None:
+    """The reader-order print PDF of the selected pages."""
+    from comicforge.compose.pdf import write_pdf
+
+    pages, settings = _print_pages(runner, job), print_settings(job.spec)
+    runner.store.put(job.key, lambda folder: write_pdf(pages, folder / "book.pdf", settings))
+
+
+def run_spreads(runner: Runner, job: Job) -> None:
+    """Printer spreads: the pages imposed two up for saddle stitching."""
+    from comicforge.compose.pdf import write_spreads
+
+    pages, settings = _print_pages(runner, job), print_settings(job.spec)
+    runner.store.put(job.key, lambda folder: write_spreads(pages, folder / "book.pdf", settings))
 
 
 def run_cbz(runner: Runner, job: Job) -> None:
-    """A CBZ of the page PNGs with ComicInfo.xml."""
+    """A CBZ of the page images with ComicInfo.xml."""
     from comicforge.compose.cbz import write_cbz
 
-    pages = [_input(runner, dep, "page.png") for dep in job.deps]
+    pages = [next(runner.entry(dep).glob("page.*")) for dep in job.deps]
     runner.store.put(job.key, lambda folder: write_cbz(pages, folder / "book.cbz", job.spec))
 
 
 STAGES: dict[str, Callable[[Runner, Job], None]] = {
-    "generate": run_generate, "finish": run_finish, "page": run_page, "png": run_png, "pdf": run_pdf, "cbz": run_cbz,
+    "generate": run_generate, "finish": run_finish, "page": run_page, "png": run_png, "pdf": run_pdf, "spreads": run_spreads,
+    "cbz": run_cbz,
 }

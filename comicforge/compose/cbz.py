@@ -1,4 +1,4 @@
-"""CBZ for comic readers: zero-padded page images and a ComicInfo.xml (schema v2.0)."""
+"""CBZ for comic readers: zero-padded page images and a ComicInfo.xml (schema v2.0, element order as the XSD's)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,23 @@ from xml.etree import ElementTree as ET
 
 from PIL import Image
 
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed entry times: identical inputs give identical archives
+
+
+def _date_parts(date: str | None) -> list[tuple[str, int | None]]:
+    """Year, Month, Day from an ISO date (YYYY-MM-DD)."""
+    if not date:
+        return [("Year", None), ("Month", None), ("Day", None)]
+    year, month, day = (int(part) for part in date[:10].split("-"))
+    return [("Year", year), ("Month", month), ("Day", day)]
+
 
 def comic_info(meta: dict[str, Any], pages: list[Path]) -> bytes:
-    """ComicInfo.xml for a book: title, series, number, writer, page count, colour, language, manga direction, pages."""
+    """ComicInfo.xml: title, series, number, date, writer, page count, language, colour, manga direction, pages."""
     root = ET.Element("ComicInfo", {"xmlns:xsd": "http://www.w3.org/2001/XMLSchema", "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance"})
     fields = [
         ("Title", meta.get("title")), ("Series", meta.get("series")), ("Number", meta.get("number")),
+        *_date_parts(meta.get("date")),
         ("Writer", meta.get("author")), ("PageCount", len(pages)),
         ("LanguageISO", meta.get("language")),
         ("BlackAndWhite", "No" if meta.get("color") == "color" else "Yes"),
@@ -36,11 +47,9 @@ def comic_info(meta: dict[str, Any], pages: list[Path]) -> bytes:
 
 
 def write_cbz(pages: list[Path], target: Path, meta: dict[str, Any]) -> None:
-    """Zip the pages (stored, PNG is already compressed) with ComicInfo.xml, in reading order."""
+    """Zip the pages (stored: PNG and JPEG are already compressed) with ComicInfo.xml, in reading order."""
     digits = max(3, len(str(len(pages))))
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         for index, path in enumerate(pages, start=1):
-            info = zipfile.ZipInfo(f"{index:0{digits}d}.png", date_time=(1980, 1, 1, 0, 0, 0))
-            archive.writestr(info, path.read_bytes())
-        info = zipfile.ZipInfo("ComicInfo.xml", date_time=(1980, 1, 1, 0, 0, 0))
-        archive.writestr(info, comic_info(meta, pages), compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr(zipfile.ZipInfo(f"{index:0{digits}d}{path.suffix}", date_time=ZIP_EPOCH), path.read_bytes())
+        archive.writestr(zipfile.ZipInfo("ComicInfo.xml", date_time=ZIP_EPOCH), comic_info(meta, pages), compress_type=zipfile.ZIP_DEFLATED)

@@ -1,17 +1,26 @@
-"""Compose a page: panel art placed at print resolution, plus a vector overlay of borders and lettering."""
+"""Compose a page: panel art placed at print resolution, plus a vector overlay of borders, balloons, SFX and proof marks."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from comicforge.letter.balloons import PlacedBalloon, place_balloons, text_lines
+from comicforge.letter.balloons import PlacedBalloon, place_balloons
+from comicforge.letter.shapes import Path as ShapePath
+from comicforge.letter.shapes import ellipse_path, inset_band, outline_path, polygon_path, rect_path, tail_path, tail_seam
+from comicforge.letter.text import block_runs, text_width
 
-VERSION = "compose-1"
+VERSION = "compose-2"
 INK = "#000000"
 PAPER = "#ffffff"
+CAPTION_FILL = "#fff8dc"
+PROOF_LIVE = "#00a0e0"
+PROOF_OVERFLOW = "#e00000"
+STROKE = 0.8  # balloon outline in points
+WHISPER_DASH = [2.0, 1.5]
 Op = dict[str, Any]
 
 
@@ -31,39 +40,70 @@ def compose_art(spec: dict[str, Any], panels: list[Path]) -> Image.Image:
     return page
 
 
-def compose_overlay(spec: dict[str, Any]) -> list[Op]:
-    """Vector drawing operations in page points (top-left origin): borders, balloons, tails, text."""
+def path_op(d: ShapePath, fill: str | None, stroke: float, dash: list[float] | None = None, color: str = INK, proof: bool = False) -> Op:
+    """A vector path drawing operation (page points, top-left origin)."""
+    op: Op = {"op": "path", "d": [list(c) for c in d], "fill": fill, "stroke": stroke, "color": color, "dash": dash}
+    if proof:
+        op["proof"] = True
+    return op
+
+
+def compose_overlay(spec: dict[str, Any]) -> tuple[list[Op], list[str]]:
+    """Vector operations in page points (borders, balloons, SFX; proof marks tagged) and lettering warnings."""
     ops: list[Op] = []
+    warnings: list[str] = []
     rtl = spec["reading"] == "rtl"
+    live = tuple(spec["live"])
+    ops.append(path_op(rect_path(*live), None, 0.5, [4.0, 3.0], PROOF_LIVE, proof=True))
     for panel in spec["panels"]:
-        x, y, w, h = panel["rect"]
+        rect = tuple(panel["rect"])
         if spec["border"] > 0:
-            ops.append({"op": "rect", "x": x, "y": y, "w": w, "h": h, "fill": None, "stroke": spec["border"], "color": INK})
+            ops.append(path_op(rect_path(*rect), None, spec["border"]))
         heads = {head[2]: (head[0], head[1]) for head in panel["heads"] if head and head[2]}
-        for balloon in place_balloons(panel["balloons"], (x, y, w, h), heads, rtl):
-            ops += balloon_ops(balloon)
-    return ops
+        placed = place_balloons(panel["balloons"], rect, live, heads, rtl)  # type: ignore[arg-type]
+        ops += balloon_layers(placed)
+        for index, balloon in enumerate(placed, start=1):
+            if balloon.overflow:
+                warnings.append(f"page {spec['number']}, panel {panel['id']}, balloon {index}: text does not fit even at the minimum size "
+                                f"({balloon.block.size:g} pt); it overflows the panel")
+                ops.append(path_op(rect_path(*balloon.outer), None, 1.5, [3.0, 2.0], PROOF_OVERFLOW, proof=True))
+        for sfx in panel.get("sfx", []):
+            ops += sfx_ops(sfx, rect)
+    return ops, warnings
 
 
-def balloon_ops(balloon: PlacedBalloon) -> list[Op]:
-    """Drawing operations of one balloon: outlined tail and shape, tail fill over the seam, text."""
-    from comicforge.letter.balloons import FILL, STROKE
+def balloon_layers(placed: list[PlacedBalloon]) -> list[Op]:
+    """A panel's balloons drawn in layers: outlined tails and links, shapes, seam fills over the joins, then text."""
+    under: list[Op] = []
+    shapes: list[Op] = []
+    seams: list[Op] = []
+    text: list[Op] = []
+    for balloon in placed:
+        fill = CAPTION_FILL if balloon.style == "caption" else PAPER
+        dash = WHISPER_DASH if balloon.style == "whisper" else None
+        stroke = STROKE * (1.5 if balloon.style == "shout" else 1)
+        if balloon.tail:
+            under.append(path_op(tail_path(list(balloon.tail)), fill, stroke, dash))
+            seams.append(path_op(polygon_path(tail_seam(list(balloon.tail), balloon.cx, balloon.cy, balloon.rx, balloon.ry, stroke)), fill, 0))
+        if balloon.link:
+            under.append(path_op(polygon_path(list(balloon.link)), fill, stroke, dash))
+            seams.append(path_op(polygon_path(inset_band(list(balloon.link), stroke)), fill, 0))
+        for x, y, r in balloon.bubbles:
+            under.append(path_op(ellipse_path(x, y, r, r), fill, STROKE))
+        shapes.append(path_op(outline_path(balloon.style, balloon.cx, balloon.cy, balloon.rx, balloon.ry), fill, stroke, dash))
+        text += [{"op": "text", "x": x, "y": y, "size": balloon.block.size, "font": font, "text": run, "color": INK}
+                 for x, y, run, font in block_runs(balloon.block, balloon.cx, balloon.cy)]
+    return under + shapes + seams + text
 
-    fill = FILL.get(balloon.style, PAPER)
-    dash = [2.0, 1.5] if balloon.style == "whisper" else None
-    ops: list[Op] = []
-    tail = [list(p) for p in balloon.tail] if balloon.tail else None
-    if tail:
-        ops.append({"op": "polygon", "points": tail, "fill": fill, "stroke": STROKE, "color": INK, "dash": dash})
-    shape = "rect" if balloon.style == "caption" else "ellipse"
-    if shape == "rect":
-        ops.append({"op": "rect", "x": balloon.cx - balloon.rx, "y": balloon.cy - balloon.ry, "w": 2 * balloon.rx, "h": 2 * balloon.ry,
-                    "fill": fill, "stroke": STROKE, "color": INK})
-    else:
-        ops.append({"op": "ellipse", "cx": balloon.cx, "cy": balloon.cy, "rx": balloon.rx, "ry": balloon.ry,
-                    "fill": fill, "stroke": STROKE * (2 if balloon.style == "shout" else 1), "color": INK, "dash": dash})
-    if tail:
-        ops.append({"op": "polygon", "points": tail, "fill": fill, "stroke": 0, "color": INK, "dash": None})
-    for tx, ty, line in text_lines(balloon):
-        ops.append({"op": "text", "x": tx, "y": ty, "size": balloon.block.size, "font": balloon.block.font, "text": line, "color": INK})
-    return ops
+
+def sfx_ops(sfx: dict[str, Any], panel: tuple[float, ...]) -> list[Op]:
+    """Display lettering: large text rotated about its centre, outlined and filled."""
+    x, y, w, h = panel
+    cx, cy = x + sfx["at"][0] * w, y + sfx["at"][1] * h
+    size, font = sfx["size"], sfx["font"]["path"]
+    width = text_width(sfx["text"], font, size)
+    theta = math.radians(sfx["angle"])  # counter-clockwise on the page; y points down
+    dx, dy = -width / 2, size * 0.35  # baseline start relative to the centre, before rotation
+    start = (cx + dx * math.cos(theta) + dy * math.sin(theta), cy - dx * math.sin(theta) + dy * math.cos(theta))
+    return [{"op": "text", "x": start[0], "y": start[1], "size": size, "font": font, "text": sfx["text"], "color": sfx["fill"],
+             "angle": sfx["angle"], "outline": sfx["outline_width"], "outline_color": sfx["outline"]}]

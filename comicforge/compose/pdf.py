@@ -1,9 +1,10 @@
-"""Print PDF: each page's art embedded losslessly as it was stored, with the overlay as vectors and text."""
+"""Print PDF: each page's art embedded losslessly, the overlay as vectors and text, boxes, marks, metadata, intent."""
 
 from __future__ import annotations
 
 import io
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,17 +14,43 @@ from comicforge.letter.fonts import registered_font_name
 Op = dict[str, Any]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_COLOURS = {0: ("/DeviceGray", 1), 2: ("/DeviceRGB", 3)}
+MARK_LENGTH = 18.0  # crop mark length in points
+MARK_OFFSET = 6.0  # gap between the bleed edge and a crop mark
+MARGIN = 36.0  # room round the bleed for crop marks and the slug line
+MARK_WIDTH = 0.25
+SLUG_SIZE = 6.0
 
 
 @dataclass(frozen=True)
 class PdfPage:
-    """One page to export: its size and bleed in points, its art PNG and its overlay."""
+    """One page to export: its size (trim + bleed) and bleed in points, its art PNG and its overlay."""
 
     media: tuple[float, float]
     bleed: float
     art: Path
     overlay: list[Op]
-    gray: bool
+    number: int = 0
+
+
+@dataclass(frozen=True)
+class PrintSettings:
+    """How the PDF is written: colour space of the overlay (and art), marks, proof, metadata, output intent."""
+
+    space: str = "rgb"  # rgb | gray | cmyk
+    crop_marks: bool = False
+    slug: str | None = None
+    proof: bool = False
+    title: str = ""
+    author: str = ""
+    subject: str = ""
+    date: str | None = None  # PDF date string, D:YYYYMMDDHHmmSSZ; None writes no dates
+    condition: str | None = None  # registered printing condition of a PDF/X-style output intent
+    rtl: bool = False
+
+    @property
+    def margin(self) -> float:
+        """Extra room round the bleed box (crop marks and slug only)."""
+        return MARGIN if self.crop_marks or self.slug else 0.0
 
 
 @dataclass(frozen=True)
@@ -58,50 +85,124 @@ def read_png(path: Path) -> PngData:
     return PngData(header[0], header[1], header[2], space, colours, b"".join(idat))
 
 
-def _set_colour(canvas: Any, colour: str, gray: bool, stroke: bool) -> None:
+def rgb_to_cmyk(r: float, g: float, b: float) -> tuple[float, float, float, float]:
+    """Naive conversion with full grey-component replacement: black stays pure K (no rich-black text)."""
+    k = 1 - max(r, g, b)
+    if k >= 1:
+        return 0.0, 0.0, 0.0, 1.0
+    return (1 - r - k) / (1 - k), (1 - g - k) / (1 - k), (1 - b - k) / (1 - k), k
+
+
+def _set_colour(canvas: Any, colour: str, space: str, stroke: bool) -> None:
+    """Set a fill or stroke colour in the PDF's colour space (DeviceRGB, DeviceGray or DeviceCMYK)."""
     rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    if gray:
-        level = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
-        (canvas.setStrokeGray if stroke else canvas.setFillGray)(level)
+    if space == "gray":
+        (canvas.setStrokeGray if stroke else canvas.setFillGray)(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
+    elif space == "cmyk":
+        (canvas.setStrokeColorCMYK if stroke else canvas.setFillColorCMYK)(*rgb_to_cmyk(*rgb))
     else:
         (canvas.setStrokeColorRGB if stroke else canvas.setFillColorRGB)(*rgb)
 
 
-def draw_ops(canvas: Any, ops: list[Op], height: float, gray: bool) -> None:
-    """Draw overlay operations on a reportlab canvas (flipping y to PDF's bottom-left origin)."""
-    for op in ops:
-        kind = op["op"]
-        if kind == "text":
-            _set_colour(canvas, op["color"], gray, stroke=False)
-            canvas.setFont(registered_font_name(op["font"]), op["size"])
-            canvas.drawString(op["x"], height - op["y"], op["text"])
-            continue
-        fill = op.get("fill")
-        stroke = op.get("stroke") or 0
-        if fill:
-            _set_colour(canvas, fill, gray, stroke=False)
-        if stroke:
-            _set_colour(canvas, op["color"], gray, stroke=True)
-            canvas.setLineWidth(stroke)
-            canvas.setDash(op["dash"] if op.get("dash") else [])
-        canvas.setLineJoin(1)
-        if kind == "rect":
-            canvas.rect(op["x"], height - op["y"] - op["h"], op["w"], op["h"], stroke=1 if stroke else 0, fill=1 if fill else 0)
-        elif kind == "ellipse":
-            canvas.ellipse(op["cx"] - op["rx"], height - op["cy"] - op["ry"], op["cx"] + op["rx"], height - op["cy"] + op["ry"],
-                           stroke=1 if stroke else 0, fill=1 if fill else 0)
+def _draw_path(canvas: Any, op: Op, height: float, space: str) -> None:
+    path = canvas.beginPath()
+    for command in op["d"]:
+        kind, values = command[0], command[1:]
+        if kind == "M":
+            path.moveTo(values[0], height - values[1])
+        elif kind == "L":
+            path.lineTo(values[0], height - values[1])
+        elif kind == "C":
+            path.curveTo(values[0], height - values[1], values[2], height - values[3], values[4], height - values[5])
         else:
-            path = canvas.beginPath()
-            (x0, y0), *rest = op["points"]
-            path.moveTo(x0, height - y0)
-            for x, y in rest:
-                path.lineTo(x, height - y)
             path.close()
-            canvas.drawPath(path, stroke=1 if stroke else 0, fill=1 if fill else 0)
+    fill, stroke = op.get("fill"), op.get("stroke") or 0
+    if fill:
+        _set_colour(canvas, fill, space, stroke=False)
+    if stroke:
+        _set_colour(canvas, op["color"], space, stroke=True)
+        canvas.setLineWidth(stroke)
+        canvas.setDash(op["dash"] if op.get("dash") else [])
+    canvas.setLineJoin(1)
+    canvas.drawPath(path, stroke=1 if stroke else 0, fill=1 if fill else 0)
 
 
-def overlay_pdf(pages: list[PdfPage], info: dict[str, str]) -> bytes:
-    """A PDF holding only each page's vector overlay and fonts (reportlab embeds TrueType subsets)."""
+def _draw_text(canvas: Any, op: Op, height: float, space: str) -> None:
+    """Text at a baseline start; display text rotates about it, its outline stroked outward under the fill."""
+    font = registered_font_name(op["font"])
+    if not op.get("angle") and not op.get("outline"):
+        _set_colour(canvas, op["color"], space, stroke=False)
+        canvas.setFont(font, op["size"])
+        canvas.drawString(op["x"], height - op["y"], op["text"])
+        return
+    canvas.saveState()
+    canvas.translate(op["x"], height - op["y"])
+    canvas.rotate(op.get("angle", 0.0))
+    text = canvas.beginText(0, 0)
+    text.setFont(font, op["size"])
+    if op.get("outline"):
+        _set_colour(canvas, op["outline_color"], space, stroke=True)
+        canvas.setLineWidth(2 * op["outline"])  # a stroke straddles the glyph edge: twice the width reaches out by one
+        canvas.setLineJoin(1)
+        text.setTextRenderMode(1)
+        text.textOut(op["text"])
+        text.setTextOrigin(0, 0)
+    _set_colour(canvas, op["color"], space, stroke=False)
+    text.setTextRenderMode(0)
+    text.textOut(op["text"])
+    canvas.drawText(text)
+    canvas.restoreState()
+
+
+def draw_ops(canvas: Any, ops: list[Op], height: float, space: str, proof: bool = False) -> None:
+    """Draw overlay operations on a reportlab canvas (flipping y to PDF's bottom-left origin); proof marks on request."""
+    for op in ops:
+        if op.get("proof") and not proof:
+            continue
+        if op["op"] == "text":
+            _draw_text(canvas, op, height, space)
+        else:
+            _draw_path(canvas, op, height, space)
+
+
+def draw_marks(canvas: Any, page: PdfPage, settings: PrintSettings) -> None:
+    """Crop marks at the trim corners, outside the bleed, in registration colour; the slug line below."""
+    m, b = settings.margin, page.bleed
+    width, height = page.media
+    if settings.space == "cmyk":
+        canvas.setStrokeColorCMYK(1, 1, 1, 1)  # registration: on every plate
+    else:
+        canvas.setStrokeGray(0)
+    canvas.setLineWidth(MARK_WIDTH)
+    canvas.setDash([])
+    if settings.crop_marks:
+        for x, out_x in ((m + b, -1), (m + width - b, 1)):
+            for y, out_y in ((m + b, -1), (m + height - b, 1)):
+                near = b + MARK_OFFSET
+                canvas.line(x + out_x * near, y, x + out_x * (near + MARK_LENGTH), y)
+                canvas.line(x, y + out_y * near, x, y + out_y * (near + MARK_LENGTH))
+    if settings.slug is not None:
+        _set_colour(canvas, "#000000", settings.space, stroke=False)
+        canvas.setFont(_slug_font(), SLUG_SIZE)
+        parts = [settings.title, f"page {page.number}", settings.slug]
+        canvas.drawString(m + b, m / 3, _ascii("  |  ".join(p for p in parts if p)))
+
+
+def _ascii(text: str) -> str:
+    """Slug text folded to ASCII (the slug font is Latin only): 'Tōrō' → 'Toro'."""
+    import unicodedata
+
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def _slug_font() -> str:
+    from comicforge.letter.fonts import BUILTIN_FONTS, builtin_font_dir
+
+    return registered_font_name(str(builtin_font_dir() / BUILTIN_FONTS["comic-neue"]))
+
+
+def overlay_pdf(pages: list[PdfPage], settings: PrintSettings) -> bytes:
+    """A PDF holding only each page's vector overlay, marks and fonts (reportlab embeds TrueType subsets)."""
     from reportlab.pdfgen.canvas import Canvas
 
     from comicforge.letter.fonts import BUILTIN_FONTS, DEFAULT_FONT, builtin_font_dir
@@ -109,14 +210,18 @@ def overlay_pdf(pages: list[PdfPage], info: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     # reportlab writes an initial font into every page; make it an embedded one, not the base-14 Helvetica
     initial = registered_font_name(str(builtin_font_dir() / BUILTIN_FONTS[DEFAULT_FONT]))
+    m = settings.margin
     canvas = Canvas(buffer, pagesize=pages[0].media, invariant=1, pageCompression=1, initialFontName=initial)
-    canvas.setTitle(info.get("title", ""))
-    canvas.setAuthor(info.get("author", ""))
-    canvas.setSubject(info.get("subject", ""))
+    canvas.setTitle(settings.title)
+    canvas.setAuthor(settings.author)
+    canvas.setSubject(settings.subject)
     canvas.setCreator("comicforge")
     for page in pages:
-        canvas.setPageSize(page.media)
-        draw_ops(canvas, page.overlay, page.media[1], page.gray)
+        canvas.setPageSize((page.media[0] + 2 * m, page.media[1] + 2 * m))
+        if m:
+            draw_marks(canvas, page, settings)
+            canvas.translate(m, m)
+        draw_ops(canvas, page.overlay, page.media[1], settings.space, settings.proof)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
@@ -128,25 +233,142 @@ def art_stream(pdf: Any, png: PngData) -> Any:
 
     return pikepdf.Stream(
         pdf, png.idat,
-        Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=png.width, Height=png.height,
+        Subtype=pikepdf.Name.Image, Width=png.width, Height=png.height,
         ColorSpace=pikepdf.Name(png.colour_space), BitsPerComponent=png.bit_depth, Filter=pikepdf.Name.FlateDecode,
         DecodeParms=pikepdf.Dictionary(Predictor=15, Colors=png.colours, BitsPerComponent=png.bit_depth, Columns=png.width),
     )
 
 
-def write_pdf(pages: list[PdfPage], target: Path, info: dict[str, str]) -> None:
-    """Write the print PDF: art under overlay on every page; MediaBox = BleedBox = trim + bleed; TrimBox = trim."""
+def cmyk_art_stream(pdf: Any, path: Path) -> Any:
+    """RGB art converted to DeviceCMYK (grey-component replacement) and deflated; the one export that recompresses."""
+    import numpy as np
+    import pikepdf
+    from PIL import Image
+
+    with Image.open(path) as image:
+        rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255
+    k = 1 - rgb.max(axis=2)
+    scale = np.where(k < 1, 1 / np.maximum(1 - k, 1e-6), 0)
+    cmy = (1 - rgb - k[..., None]) * scale[..., None]
+    cmyk = np.round(np.concatenate([cmy, k[..., None]], axis=2) * 255).astype(np.uint8)
+    return pikepdf.Stream(
+        pdf, zlib.compress(cmyk.tobytes(), 6),
+        Subtype=pikepdf.Name.Image, Width=cmyk.shape[1], Height=cmyk.shape[0],
+        ColorSpace=pikepdf.Name.DeviceCMYK, BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode,
+    )
+
+
+def _num(value: float) -> str:
+    """A PDF number, as short as exact (to 1/10000 pt)."""
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def _image(pdf: Any, art: Path, settings: PrintSettings) -> Any:
+    png = read_png(art)
+    if settings.space == "cmyk" and png.colours == 3:
+        return cmyk_art_stream(pdf, art)
+    return art_stream(pdf, png)
+
+
+def _set_boxes(page: Any, spec: PdfPage, margin: float) -> None:
+    """MediaBox holds marks and slug; BleedBox = trim + bleed; TrimBox = the trimmed page."""
     import pikepdf
 
-    with pikepdf.open(io.BytesIO(overlay_pdf(pages, info))) as pdf:
-        for page, spec in zip(pdf.pages, pages):
-            width, height = spec.media
-            name = pikepdf.Name("/CfArt")
-            page.add_resource(art_stream(pdf, read_png(spec.art)), pikepdf.Name.XObject, name, replace_existing=True)
-            page.contents_add(pdf.make_stream(f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /CfArt Do Q\n".encode()), prepend=True)
-            b = spec.bleed
-            page.MediaBox = pikepdf.Array([0, 0, width, height])
-            page.BleedBox = pikepdf.Array([0, 0, width, height])
-            page.TrimBox = pikepdf.Array([b, b, width - b, height - b])
-        pdf.save(target, deterministic_id=True)
+    width, height = spec.media
+    b, m = spec.bleed, margin
+    for default in ("/Trans", "/Rotate"):  # reportlab's empty transition and zero rotation say nothing
+        if default in page.obj and not page.obj[default]:
+            del page.obj[default]
+    page.MediaBox = pikepdf.Array([0, 0, width + 2 * m, height + 2 * m])
+    if m:  # without marks the BleedBox is the MediaBox, its default (an explicit copy would only add bytes)
+        page.BleedBox = pikepdf.Array([m, m, m + width, m + height])
+    page.TrimBox = pikepdf.Array([m + b, m + b, m + width - b, m + height - b])
 
+
+def _document_info(pdf: Any, settings: PrintSettings) -> None:
+    """Dates only when given (identical inputs give identical bytes); PDF/X-style intent; reading direction."""
+    import pikepdf
+
+    info = pdf.docinfo
+    for key in ("/CreationDate", "/ModDate"):
+        if settings.date:
+            info[key] = settings.date
+        elif key in info:
+            del info[key]
+    info["/Producer"] = "comicforge (reportlab, pikepdf)"
+    info["/Trapped"] = pikepdf.Name("/False")
+    if settings.condition and settings.space in ("gray", "cmyk"):
+        info["/GTS_PDFXVersion"] = "PDF/X-1a:2001"
+        pdf.Root.OutputIntents = pikepdf.Array([pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.OutputIntent, S=pikepdf.Name.GTS_PDFX, OutputConditionIdentifier=settings.condition,
+            OutputCondition=settings.condition, RegistryName="http://www.color.org", Info=settings.condition,
+        ))])
+    if settings.rtl:
+        pdf.Root.ViewerPreferences = pikepdf.Dictionary(Direction=pikepdf.Name.R2L)
+        pdf.Root.PageLayout = pikepdf.Name.TwoPageRight
+
+
+def book_pdf(pages: list[PdfPage], settings: PrintSettings) -> Any:
+    """The print PDF as an open pikepdf document: art under overlay on every page, boxes, metadata."""
+    import pikepdf
+
+    pdf = pikepdf.open(io.BytesIO(overlay_pdf(pages, settings)))
+    m = settings.margin
+    for page, spec in zip(pdf.pages, pages):
+        width, height = spec.media
+        art = pdf.make_stream(f"q {_num(width)} 0 0 {_num(height)} {_num(m)} {_num(m)} cm /Im0 Do Q\n".encode())
+        if m or any(settings.proof or not op.get("proof") for op in spec.overlay):
+            page.contents_add(art, prepend=True)
+        else:  # nothing drawn over the art: drop reportlab's empty text setup and its font (smaller files)
+            page.Contents, page.Resources = art, pikepdf.Dictionary()
+        page.add_resource(_image(pdf, spec.art, settings), pikepdf.Name.XObject, pikepdf.Name("/Im0"), replace_existing=True)
+        _set_boxes(page, spec, m)
+    _document_info(pdf, settings)
+    return pdf
+
+
+def write_pdf(pages: list[PdfPage], target: Path, settings: PrintSettings) -> None:
+    """Write the reader-order print PDF."""
+    with book_pdf(pages, settings) as pdf:
+        pdf.save(target, deterministic_id=True, compress_streams=False)  # reportlab's streams are compressed; art is
+
+
+def spread_order(count: int, rtl: bool) -> list[tuple[int | None, int | None]]:
+    """Saddle-stitch imposition: (left, right) page indexes per sheet side, blanks (None) pad to a multiple of 4."""
+    total = -(-count // 4) * 4
+    sides = []
+    for i in range(total // 2):
+        outer, inner = total - 1 - i, i
+        pair = (outer, inner) if i % 2 == 0 else (inner, outer)
+        if rtl:
+            pair = (pair[1], pair[0])
+        sides.append(tuple(p if p < count else None for p in pair))
+    return sides  # type: ignore[return-value]
+
+
+def write_spreads(pages: list[PdfPage], target: Path, settings: PrintSettings) -> None:
+    """Printer spreads: pages imposed two up for saddle stitching, each clipped at the spine fold, bleed outside."""
+    import pikepdf
+
+    plain = PrintSettings(**{**settings.__dict__, "crop_marks": False, "slug": None})
+    with book_pdf(pages, plain) as book, pikepdf.new() as out:
+        width, height = pages[0].media
+        b = pages[0].bleed
+        trim = width - 2 * b
+        forms = [out.copy_foreign(page.as_form_xobject()) for page in book.pages]
+        for left, right in spread_order(len(pages), settings.rtl):
+            out.add_blank_page(page_size=(2 * trim + 2 * b, height))
+            sheet = out.pages[-1]
+            drawing = []
+            for slot, index in enumerate((left, right)):
+                if index is None:
+                    continue
+                name = sheet.add_resource(forms[index], pikepdf.Name.XObject, prefix="Pg")
+                clip_x = 0 if slot == 0 else b + trim
+                shift = 0 if slot == 0 else trim
+                drawing.append(f"q {clip_x:.4f} 0 {b + trim:.4f} {height:.4f} re W n 1 0 0 1 {shift:.4f} 0 cm {name} Do Q")
+            sheet.Contents = out.make_stream("\n".join(drawing).encode())
+            sheet.BleedBox = pikepdf.Array([0, 0, 2 * trim + 2 * b, height])
+            sheet.TrimBox = pikepdf.Array([b, b, b + 2 * trim, height - b])
+        out.docinfo.update({k: v for k, v in book.docinfo.items()})
+        out.save(target, deterministic_id=True)

@@ -1,23 +1,24 @@
-"""Balloon shapes, placement in reading order, and tails aimed at the speaker."""
+"""Balloon lettering: text fitted to each shape, placed in reading order inside the live area, tails to the speaker."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from comicforge.letter.text import LEADING, TextBlock, fit_text
+from comicforge.letter.shapes import OUTER, TAIL_HALF_WIDTH, Point, link_points, tail_points, thought_bubbles
+from comicforge.letter.text import Faces, TextBlock, box_around, ellipse_around, fit_text
 
-PAD = 0.45  # padding around text, in units of the point size
-INSCRIBE = math.sqrt(2)  # an ellipse holding a w×h box has radii w/√2·√2… = box half-size × √2
-TAIL_REACH = 0.55  # a tail covers this fraction of the way from balloon edge to the speaker's head
-STROKE = 0.8  # balloon outline in points
-FILL = {"caption": "#fff8dc"}
+Box = tuple[float, float, float, float]  # x, y, w, h in page points
+INSET = 3.0  # balloons keep this far (points) inside the panel and the live area
+FACE_RADIUS = 0.09  # a head's radius as a fraction of the panel's shorter side
+SIZE_STEP = 0.5  # points: how text shrinks toward the minimum size when a balloon does not fit
+GRID = 9  # candidate centres per axis when placing a balloon
 
 
 @dataclass(frozen=True)
 class PlacedBalloon:
-    """A lettered balloon in page points: its shape, its text block and where the text starts."""
+    """A lettered balloon in page points: the ellipse (or box) holding its text, and what points to the speaker."""
 
     style: str
     cx: float
@@ -25,76 +26,169 @@ class PlacedBalloon:
     rx: float
     ry: float
     block: TextBlock
-    tail: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] | None
+    tail: tuple[Point, ...] | None = None
+    bubbles: tuple[tuple[float, float, float], ...] = ()
+    link: tuple[Point, ...] | None = None  # band to the previous balloon of the same speaker
+    overflow: bool = False  # the text did not fit even at the minimum size
+
+    @property
+    def outer(self) -> Box:
+        """The box the whole outline occupies."""
+        scale = OUTER.get(self.style, 1.0)
+        return self.cx - self.rx * scale, self.cy - self.ry * scale, 2 * self.rx * scale, 2 * self.ry * scale
 
 
-def balloon_size(block: TextBlock, style: str) -> tuple[float, float]:
-    """Half-width and half-height of the shape around a text block."""
-    pad = block.size * PAD
-    if style == "caption":
-        return block.width / 2 + pad, block.height / 2 + pad
-    return block.width / 2 * INSCRIBE + pad, block.height / 2 * INSCRIBE + pad
+def faces_of(spec: dict[str, Any]) -> Faces:
+    """The font files of a balloon spec."""
+    return Faces(spec["font"]["path"], spec["bold"]["path"], spec["italic"]["path"])
 
 
-def place_balloons(balloons: list[dict[str, Any]], panel: tuple[float, float, float, float], heads: dict[str, tuple[float, float]], rtl: bool) -> list[PlacedBalloon]:
-    """Lay out a panel's balloons in reading order along its top, tails toward the speakers."""
-    x, y, w, h = panel
+def room_for(panel: Box, live: Box) -> Box:
+    """Where balloons may sit: the panel within the live area, inset."""
+    x0, y0 = max(panel[0], live[0]) + INSET, max(panel[1], live[1]) + INSET
+    x1 = min(panel[0] + panel[2], live[0] + live[2]) - INSET
+    y1 = min(panel[1] + panel[3], live[1] + live[3]) - INSET
+    return x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+
+
+def fit_balloon(spec: dict[str, Any], room: Box) -> tuple[TextBlock, float, float, bool]:
+    """The largest text size (down to the minimum) whose balloon fits the room: block, radii, overflow."""
+    style = spec["style"]
+    scale = OUTER.get(style, 1.0)
+    vertical = spec.get("vertical", False)
+    size = spec["size"]
+    while True:
+        limit = (room[3] if vertical else room[2]) * (0.8 if style == "caption" else 0.62) / scale
+        block = fit_text(spec["text"], faces_of(spec), size, limit, caps=spec.get("caps", True), box=style == "caption",
+                         hyphenate=bool(spec.get("hyphenate")), language=spec.get("hyphenate") or "en",
+                         vertical=vertical, leading=spec.get("leading", 1.2))
+        rx, ry = box_around(block, size * 0.4) if style == "caption" else ellipse_around(block, size * 0.3)
+        fits = 2 * rx * scale <= room[2] and 2 * ry * scale <= room[3]
+        if fits or size - SIZE_STEP < spec.get("min_size", size) - 1e-9:
+            return block, rx, ry, not fits
+        size -= SIZE_STEP
+
+
+def place_balloons(balloons: list[dict[str, Any]], panel: Box, live: Box, heads: dict[str, Point], rtl: bool) -> list[PlacedBalloon]:
+    """Fit and place a panel's balloons in reading order, avoiding faces and each other; tails and links to speakers."""
+    room = room_for(panel, live)
+    faces = [_face_box(point, panel) for point in heads.values()]
     placed: list[PlacedBalloon] = []
-    cursor = 0.0  # fraction of the panel width used so far, from the reading start side
-    row_y = y + h * 0.04
-    for spec in balloons:
-        style = spec["style"]
-        block = fit_text(spec["text"], spec["font"]["path"], spec["size"], max_width=w * 0.6)
-        rx, ry = balloon_size(block, style)
+    for index, spec in enumerate(balloons):
+        block, rx, ry, overflow = fit_balloon(spec, room)
+        scale = OUTER.get(spec["style"], 1.0)
+        previous = placed[-1] if placed else None
         if spec.get("at"):
-            cx, cy = x + spec["at"][0] * w, y + spec["at"][1] * h
+            cx, cy = _clamp(panel[0] + spec["at"][0] * panel[2], panel[1] + spec["at"][1] * panel[3], rx * scale, ry * scale, room)
         else:
-            if style == "caption":
-                cx = x + rx + 2 if not rtl else x + w - rx - 2
-                cy = y + ry + 2
-            else:
-                offset = w * 0.05 + cursor * w + rx
-                cx = x + offset if not rtl else x + w - offset
-                cy = row_y + ry
-                cursor = min(cursor + (2 * rx) / w + 0.04, 0.6)
-                row_y += ry * 0.6
-        cx = min(max(cx, x + rx + 1), x + w - rx - 1) if 2 * rx + 2 < w else x + w / 2
-        cy = min(max(cy, y + ry + 1), y + h - ry - 1) if 2 * ry + 2 < h else y + h / 2
-        placed.append(PlacedBalloon(style, cx, cy, rx, ry, block, _tail(spec, style, cx, cy, rx, ry, panel, heads)))
+            head = heads.get(spec.get("who") or "")
+            speaker = (panel[0] + head[0] * panel[2], panel[1] + head[1] * panel[3]) if head else None
+            cx, cy = _best_spot(rx * scale, ry * scale, room, [p.outer for p in placed] + faces, previous, speaker, rtl)
+        linked = _links_to_previous(balloons, index)
+        balloon = PlacedBalloon(spec["style"], cx, cy, rx, ry, block, overflow=overflow)
+        placed.append(_point_at_speaker(balloon, spec, panel, heads, previous if linked else None))
     return placed
 
 
-def _tail(spec: dict[str, Any], style: str, cx: float, cy: float, rx: float, ry: float, panel: tuple[float, float, float, float], heads: dict[str, tuple[float, float]]) -> Any:
-    """A wedge from the balloon's edge toward the speaker's head (or the author's anchor)."""
-    if style == "caption":
-        return None
+def _links_to_previous(balloons: list[dict[str, Any]], index: int) -> bool:
+    """Consecutive balloons of one speaker are joined (unless the second says link: false)."""
+    if index == 0 or balloons[index]["style"] == "caption":
+        return False
+    this, before = balloons[index], balloons[index - 1]
+    return bool(this.get("link", True) and this.get("who") and this.get("who") == before.get("who") and not this.get("tail"))
+
+
+def _face_box(head: Point, panel: Box) -> Box:
+    radius = FACE_RADIUS * min(panel[2], panel[3])
+    x, y = panel[0] + head[0] * panel[2], panel[1] + head[1] * panel[3]
+    return x - radius, y - radius, 2 * radius, 2 * radius
+
+
+def _clamp(cx: float, cy: float, ox: float, oy: float, room: Box) -> tuple[float, float]:
+    """Keep a balloon's outline inside the room (centred where it cannot fit)."""
+    x, y, w, h = room
+    cx = min(max(cx, x + ox), x + w - ox) if 2 * ox <= w else x + w / 2
+    cy = min(max(cy, y + oy), y + h - oy) if 2 * oy <= h else y + h / 2
+    return cx, cy
+
+
+def _overlap(a: Box, b: Box) -> float:
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def _best_spot(ox: float, oy: float, room: Box, avoid: list[Box], previous: PlacedBalloon | None, speaker: Point | None, rtl: bool) -> tuple[float, float]:
+    """The candidate centre that overlaps least, reads after the previous balloon, and sits high and early."""
+    x, y, w, h = room
+    best: tuple[float, float, float] | None = None
+    area = 4 * ox * oy
+    for row in range(GRID):
+        for col in range(GRID):
+            cx, cy = _clamp(x + ox + (w - 2 * ox) * col / (GRID - 1), y + oy + (h - 2 * oy) * row / (GRID - 1), ox, oy, room)
+            box = (cx - ox, cy - oy, 2 * ox, 2 * oy)
+            along = (x + w - cx) / w if rtl else (cx - x) / w  # 0 at the reading start side
+            cost = 8 * sum(_overlap(box, other) for other in avoid) / area + 1.2 * (cy - y) / h + 0.3 * along
+            if previous is not None:
+                cost += 4 * _reads_before(cx, cy, oy, previous, rtl)
+            if speaker is not None:
+                cost += 0.8 * abs(cx - speaker[0]) / w
+            if best is None or cost < best[0] - 1e-9:
+                best = (cost, cx, cy)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _reads_before(cx: float, cy: float, oy: float, previous: PlacedBalloon, rtl: bool) -> float:
+    """1 when a balloon at (cx, cy) would be read before the previous one (higher, or level but earlier), else 0."""
+    if cy < previous.cy - oy * 0.5:
+        return 1.0
+    level = abs(cy - previous.cy) < oy
+    earlier = cx > previous.cx if rtl else cx < previous.cx
+    return 1.0 if level and earlier else 0.0
+
+
+def _point_at_speaker(balloon: PlacedBalloon, spec: dict[str, Any], panel: Box, heads: dict[str, Point], linked: PlacedBalloon | None) -> PlacedBalloon:
+    """Add the tail (or thought bubbles, or the link to the previous balloon) aimed at the speaker's head or anchor."""
+    if linked is not None:
+        half = min(balloon.ry, linked.ry) * 0.35
+        return replace(balloon, link=tuple(link_points((linked.cx, linked.cy, linked.rx, linked.ry), (balloon.cx, balloon.cy, balloon.rx, balloon.ry), half)))
+    target = _tail_target(spec, panel, heads, balloon)
+    if target is None:
+        return balloon
+    if balloon.style == "thought":
+        return replace(balloon, bubbles=tuple(thought_bubbles(balloon.cx, balloon.cy, balloon.rx, balloon.ry, target, balloon.block.size)))
+    tip = _tip(balloon, target, panel, aimed_at_head=not spec.get("tail"))
+    if tip is None:
+        return balloon
+    half = TAIL_HALF_WIDTH * balloon.block.size
+    return replace(balloon, tail=tuple(tail_points(balloon.cx, balloon.cy, balloon.rx, balloon.ry, tip, half)))
+
+
+def _tail_target(spec: dict[str, Any], panel: Box, heads: dict[str, Point], balloon: PlacedBalloon) -> Point | None:
+    """The author's anchor, else the speaker's head from the pose, else below the balloon (an off-pose speaker)."""
     x, y, w, h = panel
-    if spec.get("tail"):
-        target = (x + spec["tail"][0] * w, y + spec["tail"][1] * h)
-    elif spec.get("who") in heads:
-        hx, hy = heads[spec["who"]]
-        target = (x + hx * w, y + hy * h)
-    else:
-        target = (cx - rx * 0.3, cy + ry * 2.2)
-    angle = math.atan2(target[1] - cy, target[0] - cx)
-    edge = (cx + rx * math.cos(angle), cy + ry * math.sin(angle))
-    distance = math.dist(edge, target)
-    if distance < 2:
+    if spec["style"] == "caption":
         return None
-    tip = (edge[0] + (target[0] - edge[0]) * TAIL_REACH, edge[1] + (target[1] - edge[1]) * TAIL_REACH)
-    spread = 0.18
-    base_a = (cx + rx * 0.9 * math.cos(angle - spread), cy + ry * 0.9 * math.sin(angle - spread))
-    base_b = (cx + rx * 0.9 * math.cos(angle + spread), cy + ry * 0.9 * math.sin(angle + spread))
-    return base_a, tip, base_b
+    if spec.get("tail"):
+        return x + spec["tail"][0] * w, y + spec["tail"][1] * h
+    if spec.get("who") in heads:
+        hx, hy = heads[spec["who"]]
+        return x + hx * w, y + hy * h
+    return balloon.cx - balloon.rx * 0.3, min(balloon.cy + balloon.ry * 2.2, y + h - INSET)
 
 
-def text_lines(balloon: PlacedBalloon) -> list[tuple[float, float, str]]:
-    """Baseline start (x, y) of each centred line inside the balloon, in page points."""
-    block = balloon.block
-    line_height = block.size * LEADING
-    top = balloon.cy - block.height / 2
-    ascent = block.size * 0.8  # baseline sits about 0.8 em below the line top for lettering fonts
-    return [
-        (balloon.cx - width / 2, top + i * line_height + ascent + (line_height - block.size) / 2, line)
-        for i, (line, width) in enumerate(zip(block.lines, block.widths))
-    ]
+def _tip(balloon: PlacedBalloon, target: Point, panel: Box, aimed_at_head: bool) -> Point | None:
+    """Where the tail ends: short of a head (so it does not cover the face), at an anchor exactly."""
+    cx, cy = balloon.cx, balloon.cy
+    dx, dy = target[0] - cx, target[1] - cy
+    distance = math.hypot(dx, dy)
+    edge = 1 / max(math.hypot(dx / balloon.rx, dy / balloon.ry), 1e-9) * distance  # centre to the ellipse edge
+    if distance - edge < 2:
+        return None
+    if not aimed_at_head:
+        return target
+    stop = FACE_RADIUS * min(panel[2], panel[3]) * 1.3
+    reach = max(distance - stop, edge + balloon.block.size * 1.2)
+    reach = min(reach, distance, edge + max(balloon.ry * 2.5, balloon.block.size * 3))
+    return cx + dx / distance * reach, cy + dy / distance * reach

@@ -7,12 +7,22 @@ from importlib import resources
 from pathlib import Path
 
 DEFAULT_FONT = "comic-neue-bold"
+SFX_FONT = "comic-neue-bold-italic"
 BUILTIN_FONTS = {
     "comic-neue": "ComicNeue-Regular.ttf",
     "comic-neue-bold": "ComicNeue-Bold.ttf",
     "comic-neue-italic": "ComicNeue-Italic.ttf",
     "comic-neue-bold-italic": "ComicNeue-BoldItalic.ttf",
 }
+# emphasis faces of each built-in: lettering is already bold, so *bold* emphasis is bold italic (a comics convention)
+BUILTIN_EMPHASIS = {
+    "comic-neue": ("comic-neue-bold", "comic-neue-italic"),
+    "comic-neue-bold": ("comic-neue-bold-italic", "comic-neue-italic"),
+    "comic-neue-italic": ("comic-neue-bold-italic", "comic-neue-italic"),
+    "comic-neue-bold-italic": ("comic-neue-bold-italic", "comic-neue-bold-italic"),
+}
+# a project font `Name-Regular.ttf` finds its emphasis faces beside it by these suffixes
+STYLE_SUFFIXES = ("-Regular", "-Bold", "-Italic", "-BoldItalic", "Regular", "")
 
 
 def builtin_font_dir() -> Path:
@@ -29,6 +39,25 @@ def find_font(name: str, root: Path) -> Path | None:
     return path if path.is_file() else None
 
 
+def emphasis_fonts(name: str, root: Path) -> tuple[Path, Path]:
+    """The (bold, italic) faces for `*bold*` and `_italic_`: the built-in family, sibling files, else the font itself."""
+    if name in BUILTIN_EMPHASIS:
+        bold, italic = BUILTIN_EMPHASIS[name]
+        return builtin_font_dir() / BUILTIN_FONTS[bold], builtin_font_dir() / BUILTIN_FONTS[italic]
+    path = find_font(name, root)
+    assert path is not None
+    stem = path.stem
+    for suffix in STYLE_SUFFIXES:
+        if suffix and stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    faces = []
+    for wanted in ("Bold", "Italic"):
+        sibling = path.with_name(f"{stem}-{wanted}{path.suffix}")
+        faces.append(sibling if sibling.is_file() else path)
+    return faces[0], faces[1]
+
+
 class FontError(ValueError):
     """A font file that cannot be used for lettering."""
 
@@ -42,7 +71,25 @@ def registered_font_name(path: str) -> str:
     name = "cf-" + Path(path).stem
     try:
         pdfmetrics.registerFont(TTFont(name, path))
-    except TTFError as error:
-        hint = " (PostScript/CFF outlines: convert it to TrueType, e.g. with tools/otf_to_ttf.py)" if "postscript" in str(error).lower() or path.lower().endswith(".otf") else ""
-        raise FontError(f"{path}: cannot be used as a lettering font: {error}{hint}") from None
+    except (TTFError, OSError) as error:
+        hint = " (PostScript/CFF outlines: convert it to TrueType, e.g. with fontTools' otf2ttf)" if "postscript" in str(error).lower() or path.lower().endswith(".otf") else ""
+        raise FontError(f"cannot be used as a lettering font: {error}{hint}") from None
     return name
+
+
+@lru_cache(maxsize=32)
+def font_charmap(path: str) -> frozenset[int]:
+    """The code points a font has glyphs for."""
+    from reportlab.pdfbase import pdfmetrics
+
+    return frozenset(pdfmetrics.getFont(registered_font_name(path)).face.charToGlyph)
+
+
+def missing_glyphs(path: str, text: str) -> list[str]:
+    """Characters of the text (spaces aside) the font cannot draw, in order of appearance."""
+    charmap = font_charmap(path)
+    missing: list[str] = []
+    for char in text:
+        if not char.isspace() and ord(char) not in charmap and char not in missing:
+            missing.append(char)
+    return missing

@@ -1,32 +1,67 @@
-"""Fitting lettering: balanced line breaks measured with the font's real metrics."""
+"""Fitting lettering: emphasis, balanced line breaks (optionally hyphenated) measured with the fonts' real metrics."""
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
 
 from comicforge.letter.fonts import registered_font_name
 
 LEADING = 1.2  # line height as a multiple of the point size
 TARGET_ASPECT = 1.8  # text blocks in balloons read best a little wider than tall
+ELLIPSE_ASPECTS = (0.5, 0.6, 0.7, 0.8)  # ry / rx tried when wrapping an ellipse round a block (balloons are wide)
+EMPHASIS = re.compile(r"\*([^*\n]+)\*|_([^_\n]+)_")
+Segment = tuple[str, str]  # text, face: "regular" | "bold" | "italic"
+Word = tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class Faces:
+    """The font files of one lettering voice: the regular face and its emphasis faces."""
+
+    regular: str
+    bold: str
+    italic: str
+
+    def path(self, face: str) -> str:
+        return {"regular": self.regular, "bold": self.bold, "italic": self.italic}[face]
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line (or a vertical column) of lettering: runs of (text, font file) and its extent in points."""
+
+    runs: tuple[tuple[str, str], ...]
+    extent: float
+
+    @property
+    def text(self) -> str:
+        return "".join(text for text, _ in self.runs)
 
 
 @dataclass(frozen=True)
 class TextBlock:
-    """Lines of lettering with their widths, at a size, in points."""
+    """Lines of lettering at a size, in points; vertical blocks hold columns read right to left."""
 
-    lines: tuple[str, ...]
-    widths: tuple[float, ...]
+    lines: tuple[Line, ...]
     size: float
-    font: str  # font file path
+    leading: float = LEADING
+    vertical: bool = False
 
     @property
     def width(self) -> float:
-        return max(self.widths, default=0.0)
+        if self.vertical:
+            return self.size * self.leading * len(self.lines)
+        return max((line.extent for line in self.lines), default=0.0)
 
     @property
     def height(self) -> float:
-        return self.size * LEADING * len(self.lines)
+        if self.vertical:
+            return max((line.extent for line in self.lines), default=0.0)
+        return self.size * self.leading * len(self.lines)
 
 
 def text_width(text: str, font: str, size: float) -> float:
@@ -36,37 +71,180 @@ def text_width(text: str, font: str, size: float) -> float:
     return pdfmetrics.stringWidth(text, registered_font_name(font), size)
 
 
-def wrap_words(words: list[str], font: str, size: float, max_width: float) -> list[str]:
-    """Greedy wrap at a maximum width (a word longer than the width gets a line of its own)."""
-    lines: list[str] = []
-    for word in words:
-        candidate = f"{lines[-1]} {word}" if lines else word
-        if lines and text_width(candidate, font, size) <= max_width:
-            lines[-1] = candidate
-        else:
-            lines.append(word)
+def parse_emphasis(text: str) -> list[list[Word]]:
+    """Paragraphs of words, each word a run of (text, face) segments: `*bold*`, `_italic_`."""
+    paragraphs = []
+    for paragraph in text.split("\n"):
+        segments: list[Segment] = []
+        at = 0
+        for match in EMPHASIS.finditer(paragraph):
+            segments.append((paragraph[at : match.start()], "regular"))
+            segments.append((match.group(1), "bold") if match.group(1) else (match.group(2), "italic"))
+            at = match.end()
+        segments.append((paragraph[at:], "regular"))
+        paragraphs.append(_words(segments))
+    return paragraphs
+
+
+def _words(segments: list[Segment]) -> list[Word]:
+    """Split segments at whitespace; a word may span faces ('*blue*.' is one word)."""
+    words: list[list[Segment]] = [[]]
+    for text, face in segments:
+        for i, piece in enumerate(re.split(r"\s+", text)):
+            if i > 0 and words[-1]:
+                words.append([])
+            if piece:
+                words[-1].append((piece, face))
+    return [tuple(w) for w in words if w]
+
+
+def plain(text: str) -> str:
+    """The text without emphasis markers (what is drawn)."""
+    return EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+@lru_cache(maxsize=8)
+def _hyphenator(language: str):  # type: ignore[no-untyped-def]
+    import pyphen
+
+    return pyphen.Pyphen(lang=language if language in pyphen.LANGUAGES else "en_US", left=3, right=3)
+
+
+def hyphen_splits(word: Word, language: str) -> list[tuple[Word, Word]]:
+    """Ways to break a one-face word at its hyphenation points: (head with '-', tail), longest head first."""
+    if len(word) != 1 or not word[0][0].isalpha():
+        return []
+    text, face = word[0]
+    positions = _hyphenator(language).positions(text.lower())
+    return [(((text[:p] + "-", face),), ((text[p:], face),)) for p in reversed(positions)]
+
+
+Measure = Callable[[Word], float]
+
+
+def wrap_words(words: list[Word], measure: Measure, space: float, limit: float, splits: Callable[[Word], list[tuple[Word, Word]]]) -> list[list[Word]]:
+    """Greedy wrap at a limit; a word that overflows is hyphenated when `splits` offers a head that fits."""
+    lines: list[list[Word]] = []
+    extent = 0.0
+    queue = list(words)
+    while queue:
+        word = queue.pop(0)
+        width = measure(word)
+        if lines and extent + space + width <= limit:
+            lines[-1].append(word)
+            extent += space + width
+            continue
+        room = limit - extent - space if lines else limit
+        head = next(((h, t) for h, t in splits(word) if measure(h) <= room), None) if width > room else None
+        if head and lines and extent > 0:
+            lines[-1].append(head[0])
+            queue.insert(0, head[1])
+            extent = limit
+            continue
+        if head and not lines:
+            lines.append([head[0]])
+            queue.insert(0, head[1])
+            extent = limit
+            continue
+        lines.append([word])
+        extent = width
     return lines
 
 
-def fit_text(text: str, font: str, size: float, max_width: float, caps: bool = True) -> TextBlock:
-    """Break text into balanced lines near the target aspect, no wider than max_width."""
-    text = text.upper() if caps else text
-    paragraphs = [p.split() for p in text.split("\n")]
-    total = sum(text_width(" ".join(p), font, size) for p in paragraphs)
-    ideal = math.sqrt(total * size * LEADING * TARGET_ASPECT)
-    best: list[str] | None = None
-    for width in sorted({min(max_width, ideal * f) for f in (0.8, 0.9, 1.0, 1.15, 1.3)}):
-        lines = [line for words in paragraphs for line in wrap_words(words, font, size, width)]
-        if best is None or _raggedness(lines, font, size) < _raggedness(best, font, size):
-            best = lines
-    lines = best or [""]
-    return TextBlock(tuple(lines), tuple(text_width(line, font, size) for line in lines), size, font)
+def _line(words: list[Word], faces: Faces, size: float, vertical: bool) -> Line:
+    """Join words into runs of one font each (spaces take the preceding face)."""
+    runs: list[list[str]] = []
+    for i, word in enumerate(words):
+        for j, (text, face) in enumerate(word):
+            piece = (" " if i and j == 0 else "") + text
+            path = faces.path(face)
+            if runs and runs[-1][1] == path:
+                runs[-1][0] += piece
+            else:
+                runs.append([piece, path])
+    frozen = tuple((text, path) for text, path in runs)
+    extent = size * sum(len(text) for text, _ in frozen) if vertical else sum(text_width(t, p, size) for t, p in frozen)
+    return Line(frozen, extent)
 
 
-def _raggedness(lines: list[str], font: str, size: float) -> float:
-    """Penalty for unbalanced lines and for blocks far from the target aspect."""
-    widths = [text_width(line, font, size) for line in lines]
-    widest = max(widths, default=1.0)
-    ragged = sum((widest - w) ** 2 for w in widths[:-1]) / max(widest, 1.0) ** 2
-    aspect = widest / max(size * LEADING * len(lines), 1.0)
-    return ragged + abs(math.log(aspect / TARGET_ASPECT))
+def ellipse_around(block: TextBlock, pad: float) -> tuple[float, float]:
+    """Radii of the smallest ellipse (over a few aspects) that holds every line's corners plus padding."""
+    best = (math.inf, 0.0, 0.0)
+    corners = _corners(block)
+    for aspect in ELLIPSE_ASPECTS:
+        rx = max(math.hypot(x + pad, (y + pad) / aspect) for x, y in corners)
+        if rx * rx * aspect < best[0]:
+            best = (rx * rx * aspect, rx, rx * aspect)
+    return best[1], best[2]
+
+
+def _corners(block: TextBlock) -> list[tuple[float, float]]:
+    """Half-width and farthest half-height of each line (horizontal) or column (vertical), block centred."""
+    step = block.size * block.leading
+    count = len(block.lines)
+    far = [max(abs(i - count / 2), abs(i + 1 - count / 2)) * step for i in range(count)]
+    if block.vertical:
+        return [(across, line.extent / 2) for across, line in zip(far, block.lines)]
+    return [(line.extent / 2, across) for across, line in zip(far, block.lines)]
+
+
+def box_around(block: TextBlock, pad: float) -> tuple[float, float]:
+    """Half-width and half-height of a caption box round a block."""
+    return block.width / 2 + pad, block.height / 2 + pad
+
+
+def fit_text(text: str, faces: Faces, size: float, max_width: float, *, caps: bool = True, box: bool = False,
+             hyphenate: bool = False, language: str = "en", vertical: bool = False, leading: float = LEADING) -> TextBlock:
+    """Break text into the lines (or vertical columns) whose enclosing balloon is smallest: balanced, not ragged."""
+    paragraphs = parse_emphasis(text.upper() if caps else text)
+    if vertical:
+        measure: Measure = lambda word: size * sum(len(t) for t, _ in word)  # noqa: E731 - one em per character
+        space = size
+    else:
+        measure = lambda word: sum(text_width(t, faces.path(f), size) for t, f in word)  # noqa: E731
+        space = text_width(" ", faces.regular, size)
+    splits = (lambda word: hyphen_splits(word, language)) if hyphenate else (lambda word: [])
+    total = sum(measure(w) + space for words in paragraphs for w in words)
+    ideal = math.sqrt(max(total, 1.0) * size * leading * (1 / TARGET_ASPECT if vertical else TARGET_ASPECT))
+    best: tuple[float, TextBlock] | None = None
+    for limit in sorted({min(max_width, ideal * f) for f in (0.6, 0.75, 0.9, 1.0, 1.15, 1.3, 1.6)}):
+        rows = [row for words in paragraphs for row in (wrap_words(words, measure, space, limit, splits) or [[]])]
+        block = TextBlock(tuple(_line(row, faces, size, vertical) for row in rows), size, leading, vertical)
+        rx, ry = box_around(block, size * 0.4) if box else ellipse_around(block, size * 0.3)
+        score = rx * ry * (1 + 0.04 * sum(text.endswith("-") for line in block.lines for text, _ in line.runs[-1:]))
+        if best is None or score < best[0] - 1e-9:
+            best = (score, block)
+    assert best is not None
+    return best[1]
+
+
+
+def block_runs(block: TextBlock, cx: float, cy: float) -> list[tuple[float, float, str, str]]:
+    """Each run's baseline start (x, y), text and font file, the block centred on (cx, cy); columns right to left."""
+    if block.vertical:
+        return _column_runs(block, cx, cy)
+    step = block.size * block.leading
+    top = cy - block.height / 2 + (step - block.size) / 2 + block.size * 0.8  # baseline about 0.8 em below the line top
+    runs = []
+    for i, line in enumerate(block.lines):
+        x = cx - line.extent / 2
+        for text, font in line.runs:
+            runs.append((x, top + i * step, text, font))
+            x += text_width(text, font, block.size)
+    return runs
+
+
+def _column_runs(block: TextBlock, cx: float, cy: float) -> list[tuple[float, float, str, str]]:
+    """Vertical lettering: one character per em down each column, the first column on the right."""
+    step = block.size * block.leading
+    top = cy - block.height / 2
+    runs = []
+    for i, column in enumerate(block.lines):
+        middle = cx + block.width / 2 - (i + 0.5) * step
+        k = 0
+        for text, font in column.runs:
+            for char in text:
+                if not char.isspace():
+                    runs.append((middle - text_width(char, font, block.size) / 2, top + (k + 0.86) * block.size, char, font))
+                k += 1
+    return runs

@@ -21,10 +21,10 @@ from comicforge.errors import Problem, ProjectError
 from comicforge.layout.formats import TRIM_PRESETS
 from comicforge.layout.panels import Rect, count_cells, expand_template, extend_to_bleed, layout_cells, mirror
 from comicforge.layout.units import to_points
-from comicforge.letter.fonts import DEFAULT_FONT, find_font
+from comicforge.letter.fonts import DEFAULT_FONT, SFX_FONT, emphasis_fonts, find_font
 from comicforge.project.load import LoadedProject, Loc
 from comicforge.project.schema import Balloon, Character, Format, Margins, Page, Panel, Project
-from comicforge.project.specs import BalloonSpec, BookSpec, PageSpec, PanelSpec
+from comicforge.project.specs import BalloonSpec, BookSpec, PageSpec, PanelSpec, SfxSpec
 
 Fingerprint = Callable[[Path], str]
 DRAFT_MAX_EDGE = 1600  # draft panels render at print size up to this long edge, then scale
@@ -78,7 +78,7 @@ def _book(r: Resolver) -> BookSpec:
     _check_unique_ids(r, pages)
     return BookSpec(
         project.title, project.author, project.series, project.number, project.language,
-        project.format.reading, project.format.color, pages,
+        project.format.reading, project.format.color, pages, tuple(sorted(project.format.output.model_dump().items())),
     )
 
 
@@ -176,7 +176,7 @@ def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: Page
     request = _request(r, panel_id, panel, characters, placed, box, loc)
     return PanelSpec(
         panel_id, page, loc, _setting(r, panel, "engine"), request, _post_chain(r, panel, characters),
-        rect, box, _balloons(r, panel, loc), _chain_palettes(r, characters),
+        rect, box, _balloons(r, panel, loc), _chain_palettes(r, characters), _sfx(r, panel, loc),
     )
 
 
@@ -480,23 +480,108 @@ def _balloon(r: Resolver, balloon: Balloon, loc: Loc) -> BalloonSpec | None:
             r.fail((*loc, "who"), f"unknown speaker {balloon.who!r} (known: {_known(r.project.characters)})")
             return None
     voice = character.voice if character else None
-    font_name = balloon.font or (voice.font if voice else None) or fmt.font or DEFAULT_FONT
-    font = _font(r, font_name, (*loc, "font") if balloon.font else loc)
-    if font is None:
+    font_name, font_loc = _font_choice(balloon, voice, fmt.font, loc)
+    faces = _faces(r, font_name, font_loc)
+    if faces is None:
         return None
     style = balloon.style or ("caption" if balloon.caption else (voice.style if voice else "speech"))
+    caps = next(c for c in (balloon.caps, voice.caps if voice else None, fmt.caps) if c is not None)
+    _check_glyphs(r, balloon.text.upper() if caps else balloon.text, faces, (*loc, "text"))
     size = balloon.size or (voice.size if voice and voice.size else None) or fmt.font_size
-    return BalloonSpec(balloon.text, style, balloon.who, font, size, balloon.at, balloon.tail)
+    vertical = balloon.vertical if balloon.vertical is not None else _vertical_by_default(r.project, balloon.text)
+    return BalloonSpec(
+        balloon.text, style, balloon.who, *faces, size, min(fmt.min_font_size, size), fmt.leading, caps,
+        r.project.language if fmt.hyphenate else None, vertical, balloon.link, balloon.at, balloon.tail,
+    )
+
+
+def _font_choice(balloon: Balloon, voice: Any, book_font: str | None, loc: Loc) -> tuple[str, Loc]:
+    """The balloon's font, else its speaker's voice font, else the book's, else the default; with where it was named."""
+    if balloon.font:
+        return balloon.font, (*loc, "font")
+    if voice is not None and voice.font:
+        return voice.font, ("characters", balloon.who, "voice", "font")
+    if book_font:
+        return book_font, ("format", "font")
+    return DEFAULT_FONT, loc
+
+
+def _vertical_by_default(project: Project, text: str) -> bool:
+    """Japanese text in a right-to-left book is lettered top to bottom (captions too)."""
+    return project.language == "ja" and project.format.reading == "rtl" and any(_is_cjk(c) for c in text)
+
+
+def _is_cjk(char: str) -> bool:
+    return 0x3000 <= ord(char) <= 0x9FFF or 0xF900 <= ord(char) <= 0xFAFF or 0xFF00 <= ord(char) <= 0xFFEF
+
+
+def _faces(r: Resolver, name: str, loc: Loc) -> tuple[FileRef, FileRef, FileRef] | None:
+    """The regular, bold and italic faces of a lettering font, each readable as TrueType."""
+    regular = _font(r, name, loc)
+    if regular is None:
+        return None
+    bold, italic = (_font(r, str(path), loc) for path in emphasis_fonts(name, r.loaded.root))
+    return (regular, bold or regular, italic or regular)
+
+
+def _check_glyphs(r: Resolver, text: str, faces: tuple[FileRef, FileRef, FileRef], loc: Loc) -> None:
+    """Every character must have a glyph in the face that draws it (emphasis in its own face)."""
+    from comicforge.letter.text import parse_emphasis
+
+    by_face = {"regular": faces[0], "bold": faces[1], "italic": faces[2]}
+    wanted: dict[str, str] = {}
+    for paragraph in parse_emphasis(text):
+        for word in paragraph:
+            for piece, face in word:
+                wanted[face] = wanted.get(face, "") + piece
+    for face, chars in wanted.items():
+        _report_missing(r, by_face[face].path, chars, loc)
+
+
+def _report_missing(r: Resolver, font: str, text: str, loc: Loc) -> None:
+    from comicforge.letter.fonts import missing_glyphs
+
+    missing = missing_glyphs(font, text)
+    if missing:
+        names = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing)
+        r.fail(loc, f"font {Path(font).name} has no glyph for {names}")
 
 
 def _font(r: Resolver, name: str, loc: Loc) -> FileRef | None:
+    """A font file, fingerprinted and checked to load as TrueType (problems reported once)."""
+    from comicforge.letter.fonts import FontError, registered_font_name
+
     path = find_font(name, r.loaded.root)
     if path is None:
-        r.fail(loc, f"font not found: {name} (a .ttf path relative to the project, or a built-in font)")
+        _fail_once(r, loc, f"font not found: {name} (a .ttf path relative to the project, or a built-in font)")
+        return None
+    try:
+        registered_font_name(str(path.resolve()))
+    except FontError as error:
+        _fail_once(r, loc, f"font {name}: {error}")
         return None
     if not str(path).startswith(str(Path(str(resources.files("comicforge"))))):
         r.files_read.add(path.resolve())
     return FileRef(str(path.resolve()), r.fingerprint(path.resolve()))
+
+
+def _fail_once(r: Resolver, loc: Loc, message: str) -> None:
+    problem = r.loaded.problem(loc, message)
+    if problem not in r.problems:
+        r.problems.append(problem)
+
+
+def _sfx(r: Resolver, panel: Panel, loc: Loc) -> tuple[SfxSpec, ...]:
+    """Sound effects with their font checked (glyphs included)."""
+    specs = []
+    for i, sfx in enumerate(panel.sfx):
+        where = (*loc, "sfx", i)
+        font = _font(r, sfx.font or SFX_FONT, (*where, "font") if sfx.font else where)
+        if font is None:
+            continue
+        _report_missing(r, font.path, sfx.text, (*where, "text"))
+        specs.append(SfxSpec(sfx.text, font, sfx.size, sfx.angle, sfx.at, sfx.fill, sfx.outline, sfx.outline_width))
+    return tuple(specs)
 
 
 def _check_unique_ids(r: Resolver, pages: tuple[PageSpec, ...]) -> None:

@@ -33,6 +33,24 @@ class Margins(Strict):
     _lengths = field_validator("top", "bottom", "inside", "outside")(check_length)
 
 
+class Output(Strict):
+    """How exports are written: print PDF details and the page images."""
+
+    cmyk: bool = Field(False, description="Colour books: write the PDF in DeviceCMYK (art converted, overlay in CMYK) with a PDF/X-style output intent")
+    condition: str = Field("FOGRA39", description="Registered printing condition named by the output intent (e.g. FOGRA39, CGATS TR 001)")
+    crop_marks: bool = Field(False, description="Crop marks outside the bleed (the MediaBox grows; TrimBox/BleedBox stay)")
+    slug: str | None = Field(None, description="A slug line printed below the bleed (title, page and this text)")
+    date: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="Publication date YYYY-MM-DD for PDF and ComicInfo metadata (else SOURCE_DATE_EPOCH, else none)")
+    images: Literal["png", "jpeg"] = Field("png", description="Page image format (PNG/JPEG export and CBZ)")
+    image_dpi: int | None = Field(None, ge=36, le=2400, description="Page image resolution (default: the book's dpi)")
+    jpeg_quality: int = Field(90, ge=30, le=100)
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        return value.isoformat() if hasattr(value, "isoformat") else value  # YAML reads 2024-05-01 as a date
+
+
 class Format(Strict):
     """The printed book: trim size, bleed, live area, resolution, reading direction, colour mode."""
 
@@ -46,6 +64,11 @@ class Format(Strict):
     color: Literal["color", "grayscale", "bitmap"] = "color"
     font: str | None = Field(None, description="Default lettering font: a .ttf path, or a built-in name")
     font_size: float = Field(8.5, gt=2, le=72, description="Default balloon text size in points")
+    min_font_size: float = Field(6.0, gt=2, le=72, description="Text shrinks toward this size to fit its panel; below it, a warning")
+    leading: float = Field(1.2, ge=0.8, le=2.5, description="Line height as a multiple of the text size")
+    caps: bool = Field(True, description="Letter balloons in capitals, as comics do")
+    hyphenate: bool = Field(False, description="Hyphenate long words (pyphen, in the book's language)")
+    output: Output = Field(default_factory=Output)
 
     @field_validator("bleed", "gutter")
     @classmethod
@@ -117,6 +140,7 @@ class Voice(Strict):
     font: str | None = None
     size: float | None = Field(None, gt=2, le=72)
     style: Literal["speech", "thought", "whisper", "shout", "radio"] = "speech"
+    caps: bool | None = Field(None, description="Override format.caps for this character")
 
 
 class Character(Strict):
@@ -145,12 +169,28 @@ class Balloon(Strict):
     size: float | None = Field(None, gt=2, le=72)
     at: tuple[float, float] | None = Field(None, description="Balloon centre, fractions of the panel [x, y]")
     tail: tuple[float, float] | None = Field(None, description="Where the tail points, fractions of the panel")
+    link: bool = Field(True, description="Join to the previous balloon when the same character speaks twice in a row")
+    vertical: bool | None = Field(None, description="Top-to-bottom columns (default: for ja in right-to-left books)")
+    caps: bool | None = None
 
     @model_validator(mode="after")
     def _speaker(self) -> Balloon:
         if self.caption == (self.who is not None):
             raise ValueError("a balloon needs either who: CHARACTER or caption: true")
         return self
+
+
+class Sfx(Strict):
+    """Sound effect lettering: large display text, rotated, outlined and filled."""
+
+    text: str = Field(min_length=1)
+    at: tuple[float, float] = Field((0.5, 0.5), description="Centre, fractions of the panel [x, y]")
+    size: float = Field(28.0, gt=2, le=400, description="Text size in points")
+    angle: float = Field(-8.0, ge=-180, le=180, description="Rotation in degrees, counter-clockwise")
+    fill: Color = "#ffd23f"
+    outline: Color = "#000000"
+    outline_width: float = Field(1.5, ge=0, le=20, description="Outline width in points (0: none)")
+    font: str | None = Field(None, description="Default: comic-neue-bold-italic")
 
 
 class PosePlacement(Strict):
@@ -175,6 +215,7 @@ class Panel(Generation):
     label: str | None = Field(None, description="Short storyboard label (draft engine)")
     bleed: bool = Field(False, description="Extend edges on the live-area boundary to the bleed")
     balloons: list[Balloon] = Field(default_factory=list)
+    sfx: list[Sfx] = Field(default_factory=list, description="Sound effects lettered over the art")
 
 
 class LayoutTree(Strict):

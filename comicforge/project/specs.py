@@ -14,15 +14,37 @@ PixelBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels
 
 @dataclass(frozen=True)
 class BalloonSpec:
-    """A balloon ready for lettering: text, look, font, and where it sits and points."""
+    """A balloon ready for lettering: text, look, fonts, and where it sits and points."""
 
     text: str
     style: str  # speech | thought | whisper | shout | radio | caption
     who: str | None
     font: FileRef
+    bold: FileRef  # face for *bold* emphasis
+    italic: FileRef  # face for _italic_ emphasis
     size: float  # points
+    min_size: float  # points: the text may shrink to this to fit
+    leading: float
+    caps: bool
+    hyphenate: str | None  # the hyphenation language, or None
+    vertical: bool  # top-to-bottom columns, right to left
+    link: bool  # join to the previous balloon of the same speaker
     at: tuple[float, float] | None  # centre, fractions of the panel
     tail: tuple[float, float] | None  # tail target, fractions of the panel
+
+
+@dataclass(frozen=True)
+class SfxSpec:
+    """A sound effect: display text at a point of the panel, rotated, filled and outlined."""
+
+    text: str
+    font: FileRef
+    size: float
+    angle: float
+    at: tuple[float, float]
+    fill: str
+    outline: str
+    outline_width: float
 
 
 @dataclass(frozen=True)
@@ -39,6 +61,7 @@ class PanelSpec:
     box: PixelBox
     balloons: tuple[BalloonSpec, ...]
     palettes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # named palettes the post chain may use
+    sfx: tuple[SfxSpec, ...] = ()
 
     @property
     def print_size(self) -> tuple[int, int]:
@@ -73,6 +96,7 @@ class BookSpec:
     reading: str
     color: str
     pages: tuple[PageSpec, ...]
+    output: tuple[tuple[str, Any], ...] = ()  # format.output settings, sorted (export jobs' specs)
 
     @property
     def panels(self) -> list[PanelSpec]:

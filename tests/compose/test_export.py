@@ -1,0 +1,169 @@
+"""Print PDF, page images, spreads and CBZ on the demo and a lettering sampler, checked with qpdf and poppler."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from comicforge.build.run import BuildOptions, build
+from support import REFERENCE, REPO
+
+HERE = Path(__file__).resolve().parent
+XSD = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ComicInfo.xsd"
+pytestmark = pytest.mark.skipif(not shutil.which("qpdf") or not shutil.which("pdfimages"), reason="qpdf/poppler-utils not installed")
+
+
+def _tool(*args: str) -> str:
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def _copy(source: Path, target: Path, edit: tuple[str, str] | None = None) -> Path:
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("build", ".comicforge"))
+    if edit:
+        text = (target / "comic.yaml").read_text()
+        assert edit[0] in text
+        (target / "comic.yaml").write_text(text.replace(edit[0], edit[1], 1))
+    return target
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    project = _copy(REPO / "projects" / "demo", tmp_path_factory.mktemp("demo") / "demo")
+    return build(project, BuildOptions(exports=("pdf", "png", "cbz", "spreads"))).outputs
+
+
+def _boxes(pdf: str) -> dict[str, list[float]]:
+    info = _tool("pdfinfo", "-box", pdf)
+    return {name: [float(v) for v in re.search(rf"{name}:\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", info).groups()]
+            for name in ("MediaBox", "BleedBox", "TrimBox")}
+
+
+def test_demo_pdf_passes_the_print_checks(demo: dict):
+    pdf = demo["pdf"]
+    assert "No syntax or stream encoding errors" in _tool("qpdf", "--check", pdf)
+    boxes = _boxes(pdf)
+    assert boxes["MediaBox"] == boxes["BleedBox"] == [0, 0, 495, 751.5]
+    assert boxes["TrimBox"] == [9, 9, 486, 742.5]
+    fonts = [line.split() for line in _tool("pdffonts", pdf).splitlines()[2:]]
+    assert fonts and all(f[-5:-2] == ["yes", "yes", "yes"] for f in fonts)  # embedded, subset, unicode map
+    assert all(f[0].split("+")[0].isupper() and "+" in f[0] for f in fonts)  # subset tags
+    assert {"ComicNeue-Bold", "ComicNeue-BoldItalic"} <= {f[0].split("+")[1] for f in fonts}  # *blue* is emphasis
+    text = " ".join(_tool("pdftotext", pdf, "-").split())
+    assert "THE NIGHT MARKET NEVER SLEEPS." in text and "DON'T TOUCH IT, COURIER." in text
+    images = _tool("pdfimages", "-list", pdf).splitlines()[2:]
+    assert len(images) == 3 and all(line.split()[5] == "rgb" for line in images)
+    info = _tool("pdfinfo", pdf)
+    assert "Title:           The Lantern Thief" in info and "Author:          comicforge examples" in info
+    assert "CreationDate" not in info  # no date given: none written, so identical inputs give identical bytes
+
+
+def test_demo_spreads_are_imposed_for_saddle_stitch(demo: dict):
+    spreads = demo["spreads"]
+    assert "No syntax or stream encoding errors" in _tool("qpdf", "--check", spreads)
+    assert re.search(r"Pages:\s+2\b", _tool("pdfinfo", spreads))  # 3 pages padded to 4, two sheet sides
+    boxes = _boxes(spreads)
+    assert boxes["MediaBox"] == [0, 0, 972, 751.5] and boxes["TrimBox"] == [9, 9, 963, 742.5]
+
+
+def test_spread_order():
+    from comicforge.compose.pdf import spread_order
+
+    assert spread_order(8, rtl=False) == [(7, 0), (1, 6), (5, 2), (3, 4)]
+    assert spread_order(3, rtl=True) == [(0, None), (2, 1)]  # the cover is on the left in rtl
+
+
+def test_comic_info_validates_against_the_schema(demo: dict, tmp_path: Path):
+    if not XSD.is_file():
+        pytest.skip(f"ComicInfo.xsd not found at {XSD} (shared/reference is beside the checkout in CI)")
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(str(XSD))
+    with zipfile.ZipFile(demo["cbz"]) as archive:
+        assert archive.namelist() == ["001.png", "002.png", "003.png", "ComicInfo.xml"]
+        xml = archive.read("ComicInfo.xml").decode()
+    schema.validate(xml)
+    info = schema.to_dict(xml)
+    assert info["Manga"] == "No" and info["BlackAndWhite"] == "No" and info["LanguageISO"] == "en"
+    assert info["PageCount"] == 3 and len(info["Pages"]["Page"]) == 3 and info["Series"] == "Night Market"
+    manga = _copy(REPO / "projects" / "manga", tmp_path / "manga", ("reading: rtl\n", "reading: rtl\n  output: {date: 2024-05-01}\n"))
+    with zipfile.ZipFile(build(manga, BuildOptions(exports=("cbz",))).outputs["cbz"]) as archive:
+        xml = archive.read("ComicInfo.xml").decode()
+    schema.validate(xml)
+    info = schema.to_dict(xml)
+    assert info["Manga"] == "YesAndRightToLeft" and info["BlackAndWhite"] == "Yes" and info["LanguageISO"] == "ja"
+    assert (info["Year"], info["Month"], info["Day"]) == (2024, 5, 1)
+
+
+PRINT = ("font_size: 8}", "font_size: 8, output: {cmyk: true, crop_marks: true, slug: proof 1, date: 2024-05-01, condition: FOGRA39}}")
+
+
+def test_cmyk_pdf_with_marks_slug_date_and_output_intent(tmp_path: Path):
+    import pikepdf
+
+    project = _copy(HERE / "projects" / "lettering", tmp_path / "lettering", PRINT)
+    pdf = build(project, BuildOptions(exports=("pdf",))).outputs["pdf"]
+    assert "No syntax or stream encoding errors" in _tool("qpdf", "--check", pdf)
+    boxes = _boxes(pdf)  # 4 x 5 in trim, 0.125 in bleed, 36 pt round the bleed for marks and slug
+    assert boxes["MediaBox"] == [0, 0, 378, 450] and boxes["BleedBox"] == [36, 36, 342, 414] and boxes["TrimBox"] == [45, 45, 333, 405]
+    assert all(line.split()[5] == "cmyk" for line in _tool("pdfimages", "-list", pdf).splitlines()[2:])
+    assert "May  1 00:00:00 2024" in _tool("pdfinfo", pdf)
+    with pikepdf.open(pdf) as document:
+        intent = document.Root.OutputIntents[0]
+        assert intent.S == "/GTS_PDFX" and str(intent.OutputConditionIdentifier) == "FOGRA39"
+        content = b"".join(page.Contents.read_bytes() if not isinstance(page.Contents, pikepdf.Array)
+                           else b"".join(c.read_bytes() for c in page.Contents) for page in document.pages)
+    assert b" k" in content and b" K" in content and b" rg" not in content and b" RG" not in content  # overlay in DeviceCMYK
+    text = " ".join(_tool("pdftotext", pdf, "-").split())
+    assert "proof 1" in text and "BLAM" in text and "SIGNAL LOST." in text
+
+
+def test_png_and_pdf_draw_the_same_lettering(tmp_path: Path):
+    import numpy as np
+    from PIL import Image
+
+    project = _copy(HERE / "projects" / "lettering", tmp_path / "lettering")
+    outputs = build(project).outputs
+    subprocess.run(["pdftoppm", "-r", "100", "-gray", "-png", outputs["pdf"], str(tmp_path / "pdf")], check=True)
+    ours = np.asarray(Image.open(outputs["pages"][0]).convert("L"), dtype=np.int16)
+    theirs = np.asarray(Image.open(next(tmp_path.glob("pdf*.png"))).convert("L"), dtype=np.int16)
+    assert ours.shape == theirs.shape
+    # each pixel must match some pixel of the PDF's rendering within one pixel (anti-aliasing and hinting differ)
+    nearest = np.min([np.abs(ours - np.roll(theirs, (dy, dx), axis=(0, 1))) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+    assert (nearest > 96).mean() < 0.003
+
+
+def test_proof_mode_draws_the_live_area_and_warns_of_overflow(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from PIL import Image
+
+    edit = ('{who: ren, text: "Get back here!"}', '{who: ren, text: "' + "Get back here right now, you thief, or else! " * 6 + '"}')
+    project = _copy(HERE / "projects" / "lettering", tmp_path / "lettering", edit)
+    plain = build(project).outputs
+    assert "warning: page 1, panel p1.2, balloon 1: text does not fit even at the minimum size (6 pt)" in capsys.readouterr().err
+    proof = build(project, BuildOptions(proof=True)).outputs
+    assert "/proof/" in proof["pdf"] and "/proof/" in proof["pages"][0]
+    with Image.open(plain["pages"][0]) as a, Image.open(proof["pages"][0]) as b:
+        red = [p for p in b.convert("RGB").get_flattened_data() if p[0] > 200 and p[1] < 60 and p[2] < 60]
+        blue = [p for p in b.convert("RGB").get_flattened_data() if p[0] < 40 and p[2] > 200]
+        assert red and blue and a.tobytes() != b.tobytes()  # overflow marker and live area only in proof
+
+
+def test_jpeg_pages_at_a_chosen_dpi(tmp_path: Path):
+    from PIL import Image
+
+    project = _copy(HERE / "projects" / "lettering", tmp_path / "lettering", ("font_size: 8}", "font_size: 8, output: {images: jpeg, image_dpi: 50}}"))
+    outputs = build(project, BuildOptions(exports=("png", "cbz"))).outputs
+    with Image.open(outputs["pages"][0]) as page:
+        assert page.format == "JPEG" and page.size == (212, 262)  # 425 x 525 px at 100 dpi, halved
+    with zipfile.ZipFile(outputs["cbz"]) as archive:
+        assert archive.namelist() == ["001.jpg", "ComicInfo.xml"]
+
+
+def test_identical_inputs_give_identical_pdf_bytes(tmp_path: Path):
+    first = build(_copy(HERE / "projects" / "lettering", tmp_path / "a")).outputs["pdf"]
+    second = build(_copy(HERE / "projects" / "lettering", tmp_path / "b")).outputs["pdf"]
+    assert Path(first).read_bytes() == Path(second).read_bytes()

@@ -1,0 +1,130 @@
+"""Balloon shapes and tail geometry, text fitting, emphasis, hyphenation, vertical text, placement order."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from comicforge.letter.balloons import fit_balloon, place_balloons
+from comicforge.letter.fonts import BUILTIN_FONTS, builtin_font_dir, missing_glyphs
+from comicforge.letter.shapes import OUTER, burst_path, cloud_path, ellipse_path, jagged_path, tail_points
+from comicforge.letter.text import Faces, fit_text, text_width
+
+FONT = {name: str(builtin_font_dir() / file) for name, file in BUILTIN_FONTS.items()}
+FACES = Faces(FONT["comic-neue-bold"], FONT["comic-neue-bold-italic"], FONT["comic-neue-italic"])
+
+
+def _points(path):
+    return [(c[-2], c[-1]) for c in path if c[0] != "Z"]
+
+
+def _radius(point, cx=50.0, cy=40.0, rx=30.0, ry=20.0):
+    return math.hypot((point[0] - cx) / rx, (point[1] - cy) / ry)
+
+
+def test_ellipse_is_four_curves_on_the_ellipse():
+    path = ellipse_path(50, 40, 30, 20)
+    assert [c[0] for c in path] == ["M", "C", "C", "C", "C", "Z"]
+    assert all(_radius(p) == pytest.approx(1.0) for p in _points(path))
+
+
+@pytest.mark.parametrize("make, style", [(burst_path, "shout"), (jagged_path, "radio"), (cloud_path, "thought")])
+def test_shapes_stay_within_their_outer_reach_and_outside_the_text_ellipse(make, style):
+    radii = [_radius(p) for p in _points(make(50, 40, 30, 20))]
+    assert min(radii) >= 1.0 and max(radii) <= OUTER[style] + 1e-6
+    if style != "thought":  # spikes and teeth alternate with valleys on the ellipse
+        assert max(radii) > 1.05
+
+
+def test_tail_runs_from_inside_the_ellipse_to_the_tip():
+    base_a, tip, base_b = tail_points(50, 40, 30, 20, (90, 120), 4.0)
+    assert tip == (90, 120)
+    assert _radius(base_a) < 1 and _radius(base_b) < 1
+    assert math.dist(base_a, base_b) == pytest.approx(8.0)
+
+
+def test_text_fits_balanced_and_in_caps():
+    block = fit_text("The night market never sleeps. Neither do its thieves.", FACES, 9, max_width=150)
+    assert all(line.extent <= 150 for line in block.lines)
+    assert block.lines[0].text.startswith("THE NIGHT")
+    widths = [line.extent for line in block.lines]
+    assert len(widths) >= 3 and min(widths) > 0.4 * max(widths)  # no ragged one-word tails
+    assert fit_text("Hi there", FACES, 9, 150, caps=False).lines[0].text == "Hi there"
+
+
+def test_emphasis_uses_the_emphasis_faces():
+    block = fit_text("It is *blue* and _quiet_.", FACES, 9, max_width=400)
+    runs = [run for line in block.lines for run in line.runs]
+    assert ("BLUE", FACES.bold) in [(t.strip(), f) for t, f in runs]
+    assert ("QUIET", FACES.italic) in [(t.strip(), f) for t, f in runs]
+    assert "*" not in "".join(t for t, _ in runs) and "_" not in "".join(t for t, _ in runs)
+
+
+def test_hyphenation_breaks_a_word_too_long_for_the_line():
+    word = "Incomprehensibilities"
+    narrow = text_width(word.upper(), FACES.regular, 9) * 0.6
+    plain = fit_text(word, FACES, 9, narrow)
+    hyphenated = fit_text(word, FACES, 9, narrow, hyphenate=True)
+    assert len(plain.lines) == 1
+    assert len(hyphenated.lines) > 1 and hyphenated.lines[0].text.endswith("-")
+    assert "".join(line.text.rstrip("-") for line in hyphenated.lines) == word.upper()
+
+
+def test_vertical_text_is_columns_within_the_limit():
+    block = fit_text("Found you at last", FACES, 10, max_width=50, vertical=True)
+    assert block.vertical and len(block.lines) >= 3
+    assert all(line.extent <= 50 for line in block.lines)
+    assert block.width == pytest.approx(10 * 1.2 * len(block.lines))
+
+
+def _balloon(text, who="mira", style="speech", **extra):
+    font = {"path": FONT["comic-neue-bold"], "fingerprint": ""}
+    return {"text": text, "style": style, "who": who, "font": font, "bold": font, "italic": font, "size": 9.0,
+            "min_size": 6.0, "leading": 1.2, "caps": True, "hyphenate": None, "vertical": False, "link": True,
+            "at": None, "tail": None, **extra}
+
+
+PANEL = (100.0, 100.0, 300.0, 200.0)
+
+
+@pytest.mark.parametrize("rtl", [False, True])
+def test_balloons_follow_reading_order_inside_the_live_area(rtl):
+    specs = [_balloon("First we talk.", who="mira"), _balloon("Then I answer.", who="ren")]
+    live = (120.0, 90.0, 400.0, 400.0)  # the panel's left edge is outside the live area
+    heads = {"mira": (0.7, 0.7), "ren": (0.3, 0.7)} if rtl else {"mira": (0.3, 0.7), "ren": (0.7, 0.7)}  # as drawn
+    first, second = place_balloons(specs, PANEL, live, heads, rtl)
+    assert (second.cx < first.cx) if rtl else (second.cx > first.cx)
+    assert abs(second.cy - first.cy) < first.ry or second.cy > first.cy
+    for balloon in (first, second):
+        x, y, w, h = balloon.outer
+        assert x >= 120 and y >= 100 and x + w <= 400 and y + h <= 300
+
+
+def test_balloons_avoid_the_speakers_face_and_aim_the_tail_at_it():
+    (balloon,) = place_balloons([_balloon("Hello there!")], PANEL, PANEL, {"mira": (0.5, 0.2)}, False)
+    head = (PANEL[0] + 0.5 * PANEL[2], PANEL[1] + 0.2 * PANEL[3])
+    x, y, w, h = balloon.outer
+    assert not (x < head[0] < x + w and y < head[1] < y + h)
+    tip = balloon.tail[1]
+    before = math.dist((balloon.cx, balloon.cy), head)
+    assert math.dist(tip, head) < before  # the tail points toward the head, stopping short of the face
+
+
+def test_anchor_tail_and_linked_balloons():
+    specs = [_balloon("One."), _balloon("Two.", tail=None), _balloon("Radio!", who=None, style="radio", tail=(0.9, 0.9))]
+    first, second, third = place_balloons(specs, PANEL, PANEL, {}, False)
+    assert first.tail is not None and second.tail is None and second.link is not None
+    assert third.tail[1] == pytest.approx((PANEL[0] + 0.9 * PANEL[2], PANEL[1] + 0.9 * PANEL[3]))
+
+
+def test_text_shrinks_to_fit_then_overflows():
+    room = (0.0, 0.0, 60.0, 40.0)
+    block, _, _, overflow = fit_balloon(_balloon("Short."), room)
+    assert not overflow and block.size == 9.0
+    block, _, _, overflow = fit_balloon(_balloon("A long speech that cannot possibly fit in such a tiny panel at all."), room)
+    assert overflow and block.size == 6.0
+
+
+def test_missing_glyphs_are_named():
+    assert missing_glyphs(FONT["comic-neue"], "Hello 夜!") == ["夜"]
