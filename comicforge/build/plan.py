@@ -130,8 +130,14 @@ def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
         "origin": list(panel.box[:2]) if screens else None,
         "palettes": {name: list(c) for name, c in panel.palettes} if any(s.get("op") == "flats" for s in panel.post) else {},
     }
-    finish = Job(f"finish:{panel.id}", "finish", panel.id, versions.post, finish_spec, [generate.id])
-    return [generate, finish]
+    refines = [
+        Job(f"refine:{panel.id}:{n}", "refine", f"{panel.id} {step.kind} #{n}", versions.engines[panel.engine],
+            {"engine": panel.engine, "step": plain(step), **request}, [f"generate:{panel.id}" if n == 1 else f"refine:{panel.id}:{n - 1}"])
+        for n, step in enumerate(panel.edits, start=1)
+    ]
+    last = refines[-1].id if refines else generate.id
+    finish = Job(f"finish:{panel.id}", "finish", panel.id, versions.post, finish_spec, [last])
+    return [generate, *refines, finish]
 
 
 def _page_job(page: Any, versions: Versions) -> Job:
@@ -177,7 +183,7 @@ def decide(jobs: list[Job], has_key: Any, previous: dict[str, Any]) -> list[Deci
     return decisions
 
 
-_FIELD_NAMES = {"request": "settings", "post": "post chain", "balloons": "balloons", "panels": "panels"}
+_FIELD_NAMES = {"request": "settings", "post": "post chain", "balloons": "balloons", "panels": "panels", "step": "edit step"}
 
 
 def rebuild_reason(job: Job, before: dict[str, Any] | None, rebuilt: set[str]) -> str:
@@ -214,4 +220,4 @@ def _page_panel_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) ->
 
 def _dep_label(job_id: str) -> str:
     stage, _, name = job_id.partition(":")
-    return {"generate": f"panel {name}", "finish": f"panel {name}", "page": f"page {name}"}.get(stage, job_id)
+    return {"generate": f"panel {name}", "refine": f"panel {name.replace(':', ' step ')}", "finish": f"panel {name}", "page": f"page {name}"}.get(stage, job_id)

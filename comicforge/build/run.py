@@ -19,7 +19,7 @@ RESOLVED_STATE = "resolved.json"
 JOBS_STATE = "jobs.json"
 OUTPUTS_STATE = "outputs.json"
 EXPORTS = ("pdf", "png", "cbz", "spreads")
-STAGE_ORDER = ("generate", "finish", "page", "png", "pdf", "spreads", "cbz")
+STAGE_ORDER = ("generate", "refine", "finish", "page", "png", "pdf", "spreads", "cbz")
 
 
 @dataclass

@@ -55,6 +55,19 @@ def run_generate(runner: Runner, job: Job) -> None:
     runner.store.put(job.key, lambda folder: save_png(image.convert("RGB"), folder / "panel.png", image.info.get("parameters")))
 
 
+def run_refine(runner: Runner, job: Job) -> None:
+    """One editing step (img2img, inpaint, outpaint, upscale) on the previous step's image."""
+    from comicforge.engines.base import refine_step_from_json, request_from_json
+
+    previous = _open_image(runner, job.deps[0], "panel.png")
+    step = refine_step_from_json(job.spec["step"])
+    if step.init is not None:
+        with Image.open(step.init.path) as init:
+            previous = init.convert("RGB").resize(previous.size, Image.Resampling.LANCZOS)
+    image = runner.engine(job.spec["engine"]).refine(request_from_json(job.spec), previous, step)
+    runner.store.put(job.key, lambda folder: save_png(image.convert("RGB"), folder / "panel.png", image.info.get("parameters")))
+
+
 def run_finish(runner: Runner, job: Job) -> None:
     """Resize a generated panel to print size and apply its post chain (screens in page coordinates)."""
     from pydantic import TypeAdapter
@@ -171,6 +184,6 @@ def run_cbz(runner: Runner, job: Job) -> None:
 
 
 STAGES: dict[str, Callable[[Runner, Job], None]] = {
-    "generate": run_generate, "finish": run_finish, "page": run_page, "png": run_png, "pdf": run_pdf, "spreads": run_spreads,
-    "cbz": run_cbz,
+    "generate": run_generate, "refine": run_refine, "finish": run_finish, "page": run_page, "png": run_png, "pdf": run_pdf,
+    "spreads": run_spreads, "cbz": run_cbz,
 }

@@ -15,7 +15,7 @@ from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from comicforge.control import pose as poses
-from comicforge.engines.base import AdapterRef, CharacterLook, FileRef, GenerateRequest, PlacedPose
+from comicforge.engines.base import AdapterRef, CharacterLook, ControlInput, FileRef, GenerateRequest, PlacedPose, RefineStep
 from comicforge.engines.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
 from comicforge.errors import Problem, ProjectError
 from comicforge.layout.formats import TRIM_PRESETS
@@ -177,6 +177,7 @@ def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: Page
     return PanelSpec(
         panel_id, page, loc, _setting(r, panel, "engine"), request, _post_chain(r, panel, characters),
         rect, box, _balloons(r, panel, loc), _chain_palettes(r, characters), _sfx(r, panel, loc),
+        _edits(r, panel, request, box, loc),
     )
 
 
@@ -214,6 +215,8 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         clip_skip=_setting(r, panel, "clip_skip") or 1, loras=loras, embeddings=embeddings,
         characters=tuple(CharacterLook(name, _palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
+        controls=_controls(r, panel, engine, placed, loc), references=_references(r, characters, engine),
+        ip_adapter=_ip_adapter(r, characters, engine),
     )
 
 
@@ -322,6 +325,8 @@ def _generation_size(r: Resolver, panel: Panel, engine: str, model: FileRef | No
     if size:
         return tuple(size)  # type: ignore[return-value]
     width, height = box[2] - box[0], box[3] - box[1]
+    if any(edit.op == "outpaint" and edit.fit for edit in panel.edits):
+        width = height = min(width, height)  # generate square, then outpaint to the panel's aspect
     if engine == "draft" or model is None:
         scale = min(1.0, DRAFT_MAX_EDGE / max(width, height, 1))
         return max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8)
@@ -591,3 +596,90 @@ def _check_unique_ids(r: Resolver, pages: tuple[PageSpec, ...]) -> None:
             if panel.id in seen:
                 r.fail((*panel.loc, "id"), f"duplicate panel id {panel.id!r} (also {r.loaded.problem(seen[panel.id].loc, '').path})")
             seen[panel.id] = panel
+
+
+def _controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedPose, ...], loc: Loc) -> tuple[ControlInput, ...]:
+    """Control inputs the panel has (pose figures, a sketch), with the book's ControlNet for each when diffusing."""
+    nets = r.project.defaults.controlnets
+    found: list[ControlInput] = []
+    sketch = r.file(panel.lineart, (*loc, "lineart"), "sketch") if panel.lineart else None
+    for kind, present, source in (("openpose", bool(placed), None), ("lineart", sketch is not None, sketch)):
+        if not present:
+            continue
+        net = nets.get(kind) if engine == "diffusion" else None
+        model = r.file(net.file, ("defaults", "controlnets", kind, "file"), "ControlNet file") if net else None
+        found.append(ControlInput(kind, model, net.weight if net else 1.0, net.start if net else 0.0, net.end if net else 1.0, source))
+    return tuple(found)
+
+
+def _references(r: Resolver, characters: list[tuple[str, Character]], engine: str) -> tuple[AdapterRef, ...]:
+    """Reference images of the panel's characters, for IP-Adapter (diffusion only, when one is configured)."""
+    if engine != "diffusion" or not r.project.defaults.ip_adapter:
+        return ()
+    refs = []
+    for name, character in characters:
+        for i, image in enumerate(character.references):
+            ref = r.file(image, ("characters", name, "references", i), "reference image")
+            if ref:
+                refs.append(AdapterRef(ref, character.reference_weight))
+    return tuple(refs)
+
+
+def _ip_adapter(r: Resolver, characters: list[tuple[str, Character]], engine: str) -> FileRef | None:
+    """The IP-Adapter file, for diffusion panels whose characters have reference images."""
+    name = r.project.defaults.ip_adapter
+    if engine != "diffusion" or not name or not any(c.references for _, c in characters):
+        return None
+    return r.file(name, ("defaults", "ip_adapter"), "IP-Adapter file")
+
+
+def _edits(r: Resolver, panel: Panel, request: GenerateRequest, box: tuple[int, int, int, int], loc: Loc) -> tuple[RefineStep, ...]:
+    """The panel's editing steps as engine refine steps (files fingerprinted, sizes computed)."""
+    steps = []
+    width, height = box[2] - box[0], box[3] - box[1]
+    for i, edit in enumerate(panel.edits):
+        where = (*loc, "edits", i)
+        common = {"prompt": edit.prompt, "seed": edit.seed}
+        if edit.op == "img2img":
+            init = r.file(edit.init, (*where, "init"), "init image") if edit.init else None
+            steps.append(RefineStep("img2img", edit.strength, init=init, **common))
+        elif edit.op == "inpaint":
+            mask = _mask(r, edit.mask, width / max(height, 1), (*where, "mask")) if edit.mask else None
+            steps.append(RefineStep("inpaint", edit.strength, mask=mask, rects=tuple(tuple(x) for x in edit.rects), **common))
+        elif edit.op == "outpaint":
+            steps.append(_outpaint_step(edit, request, width / max(height, 1), common))
+        else:
+            model = r.file(edit.model, (*where, "model"), "upscale model") if edit.model else None
+            steps.append(RefineStep("upscale", edit.strength, width=width, height=height, model=model, **common))
+    return tuple(steps)
+
+
+def _outpaint_step(edit: Any, request: GenerateRequest, aspect: float, common: dict[str, Any]) -> RefineStep:
+    """Extend fractions: to the panel's aspect (`fit`), else as written."""
+    if not edit.fit:
+        return RefineStep("outpaint", 1.0, extend=(edit.left, edit.top, edit.right, edit.bottom), **common)
+    current = request.width / request.height
+    side = (aspect / current - 1) / 2 if aspect >= current else (current / aspect - 1) / 2
+    extend = (side, 0.0, side, 0.0) if aspect >= current else (0.0, side, 0.0, side)
+    width = round(request.width * (1 + extend[0] + extend[2]) / 8) * 8
+    height = round(request.height * (1 + extend[1] + extend[3]) / 8) * 8
+    return RefineStep("outpaint", 1.0, extend=extend, width=width, height=height, **common)
+
+
+def _mask(r: Resolver, name: str, aspect: float, loc: Loc) -> FileRef | None:
+    """An inpaint mask, which must share the panel's aspect (it is scaled, never cropped)."""
+    from PIL import Image
+
+    ref = r.file(name, loc, "mask image")
+    if ref is None:
+        return None
+    try:
+        with Image.open(ref.path) as image:
+            width, height = image.size
+    except OSError as error:
+        r.fail(loc, f"{name}: cannot read mask image ({error})")
+        return None
+    if abs((width / height) / aspect - 1) > 0.02:
+        r.fail(loc, f"{name}: mask is {width}x{height} (aspect {width / height:.3f}) but the panel's aspect is {aspect:.3f}; draw the mask at the panel's proportions")
+        return None
+    return ref

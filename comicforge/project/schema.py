@@ -125,6 +125,7 @@ class Defaults(Generation):
 
     engine: Literal["draft", "diffusion"] = "draft"
     controlnets: dict[Literal["openpose", "lineart"], ControlNetRef] = Field(default_factory=dict)
+    ip_adapter: str | None = Field(None, description="IP-Adapter weights (local file, image encoder beside it): characters' references steer their panels")
 
 
 class Lora(Strict):
@@ -153,6 +154,7 @@ class Character(Strict):
     seed: int | None = Field(None, ge=0, lt=2**32)
     palette: str | list[Color] | None = Field(None, description="A palette name from `palettes`, or colours")
     references: list[str] = Field(default_factory=list, description="Reference images")
+    reference_weight: float = Field(0.6, ge=0, le=2, description="How strongly the references steer panels (IP-Adapter scale)")
     pose: PoseName | None = None
     voice: Voice = Field(default_factory=Voice)
     post: list[PostStep] | None = None
@@ -193,6 +195,62 @@ class Sfx(Strict):
     font: str | None = Field(None, description="Default: comic-neue-bold-italic")
 
 
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class Img2ImgEdit(Strict):
+    """Redraw the panel from its current image (or `init`) at a denoising strength."""
+
+    op: Literal["img2img"]
+    strength: float = Field(0.5, ge=0, le=1)
+    prompt: str | None = None
+    seed: int | None = Field(None, ge=0, lt=2**32)
+    init: str | None = Field(None, description="Start from this image instead of the previous step's")
+
+
+class InpaintEdit(Strict):
+    """Repaint part of the panel (hands, faces): a mask image (white = repaint) and/or rectangles."""
+
+    op: Literal["inpaint"]
+    strength: float = Field(0.75, ge=0, le=1)
+    prompt: str | None = None
+    seed: int | None = Field(None, ge=0, lt=2**32)
+    mask: str | None = Field(None, description="Mask image at the panel's aspect, white = repaint")
+    rects: list[tuple[Fraction, Fraction, Fraction, Fraction]] = Field(default_factory=list, description="[x, y, w, h] fractions of the panel")
+
+    @model_validator(mode="after")
+    def _region(self) -> InpaintEdit:
+        if self.mask is None and not self.rects:
+            raise ValueError("inpaint needs a mask image or rects")
+        return self
+
+
+class OutpaintEdit(Strict):
+    """Extend the canvas: to the panel's aspect (`fit`), or by fractions on chosen sides."""
+
+    op: Literal["outpaint"]
+    fit: bool = Field(False, description="Generate at the engine's native aspect, then extend to the panel's")
+    left: float = Field(0.0, ge=0, le=4)
+    top: float = Field(0.0, ge=0, le=4)
+    right: float = Field(0.0, ge=0, le=4)
+    bottom: float = Field(0.0, ge=0, le=4)
+    prompt: str | None = None
+    seed: int | None = Field(None, ge=0, lt=2**32)
+
+
+class UpscaleEdit(Strict):
+    """Upscale to the panel's print pixel size with a low-strength refine pass (optionally an ESRGAN model)."""
+
+    op: Literal["upscale"]
+    strength: float = Field(0.3, ge=0, le=1)
+    model: str | None = Field(None, description="An ESRGAN-family model file (needs spandrel)")
+    prompt: str | None = None
+    seed: int | None = Field(None, ge=0, lt=2**32)
+
+
+EditStep = Annotated[Img2ImgEdit | InpaintEdit | OutpaintEdit | UpscaleEdit, Field(discriminator="op")]
+
+
 class PosePlacement(Strict):
     """A pose for one figure, placed in a region of the panel."""
 
@@ -214,6 +272,8 @@ class Panel(Generation):
     shot: Literal["extreme-close-up", "close-up", "medium", "wide", "establishing", "insert"] = "medium"
     label: str | None = Field(None, description="Short storyboard label (draft engine)")
     bleed: bool = Field(False, description="Extend edges on the live-area boundary to the bleed")
+    lineart: str | None = Field(None, description="The artist's sketch (black on white), for the lineart ControlNet")
+    edits: list[EditStep] = Field(default_factory=list, description="Editing steps after generation, in order; each cached on its own")
     balloons: list[Balloon] = Field(default_factory=list)
     sfx: list[Sfx] = Field(default_factory=list, description="Sound effects lettered over the art")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from comicforge.engines.base import FileRef, GenerateRequest
+from comicforge.engines.base import FileRef, GenerateRequest, RefineStep
 from comicforge.layout.panels import Rect
 
 Loc = tuple[str | int, ...]
@@ -62,6 +62,7 @@ class PanelSpec:
     balloons: tuple[BalloonSpec, ...]
     palettes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # named palettes the post chain may use
     sfx: tuple[SfxSpec, ...] = ()
+    edits: tuple[RefineStep, ...] = ()  # editing steps after generation, each its own job
 
     @property
     def print_size(self) -> tuple[int, int]:
