@@ -59,6 +59,11 @@ def parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the JSON Schema of comic.yaml")
 
+    control = commands.add_parser("control", help="write a panel's control images (what the ControlNets are given)")
+    control.add_argument("project", type=Path, help="project folder or its comic.yaml")
+    control.add_argument("panel", help="panel id, e.g. p3.2")
+    control.add_argument("--out", type=Path, required=True, help="folder for <panel>-<kind>.png")
+
     halftone = commands.add_parser("halftone", help="halftone any image to a 1-bit PNG")
     halftone.add_argument("input", type=Path)
     halftone.add_argument("output", type=Path)
@@ -129,6 +134,34 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_control(args: argparse.Namespace) -> int:
+    from comicforge.build.keys import Fingerprints
+    from comicforge.build.store import Store
+    from comicforge.control.images import control_images
+    from comicforge.errors import Problem
+    from comicforge.project.files import find_project_file
+    from comicforge.project.load import load_project
+    from comicforge.project.resolve import resolve_book
+
+    file = find_project_file(args.project)
+    fingerprints = Fingerprints(Store(file.parent).root / "fingerprints.json")
+    book, _ = resolve_book(load_project(file), fingerprints)
+    fingerprints.save()
+    panels = {panel.id: panel for panel in book.panels}
+    if args.panel not in panels:
+        shown = ", ".join(list(panels)[:12]) + (" …" if len(panels) > 12 else "")
+        raise ComicforgeError(Problem(f"no panel {args.panel!r} (panels: {shown})", file.name))
+    images = control_images(panels[args.panel].request)
+    if not images:
+        raise ComicforgeError(Problem(f"panel {args.panel} has no control inputs (give it a pose or a lineart sketch)", file.name))
+    args.out.mkdir(parents=True, exist_ok=True)
+    for kind, image in images.items():
+        target = args.out / f"{args.panel}-{kind}.png"
+        image.save(target)
+        print(target)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from comicforge.project.schema import json_schema
 
@@ -143,7 +176,10 @@ def cmd_halftone(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"new": cmd_new, "check": cmd_check, "plan": cmd_plan, "build": cmd_build, "schema": cmd_schema, "halftone": cmd_halftone}
+COMMANDS = {
+    "new": cmd_new, "check": cmd_check, "plan": cmd_plan, "build": cmd_build, "schema": cmd_schema,
+    "control": cmd_control, "halftone": cmd_halftone,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-
-import dataclasses
 
 from comicforge.engines.base import GenerateRequest, PlacedPose, Point, RefineStep
 
@@ -107,6 +107,18 @@ def _figure(draw: ImageDraw.ImageDraw, pose: PlacedPose, colour: tuple[int, int,
                      fill=_mix(colour, (255, 236, 220), 0.55), outline=outline, width=max(2, thickness // 4))
 
 
+def _sketch(canvas: Image.Image, request: GenerateRequest) -> None:
+    """The artist's lineart sketch inked over the backdrop, fitted as the lineart ControlNet sees it."""
+    from PIL import ImageChops, ImageOps
+
+    from comicforge.control.images import lineart_control
+
+    for control in request.controls:
+        if control.kind == "lineart" and control.source is not None:
+            lines = lineart_control(Path(control.source.path), canvas.width, canvas.height).convert("L")
+            canvas.paste(ImageChops.multiply(canvas, ImageOps.invert(lines).convert("RGB")))
+
+
 def _label(draw: ImageDraw.ImageDraw, request: GenerateRequest) -> None:
     """Panel id and label in a corner box, for reading the storyboard."""
     text = f"{request.panel_id}  {request.label}".strip()
@@ -129,6 +141,7 @@ class DraftEngine:
         """Render one storyboard panel at the request's size."""
         rng = _rng(request)
         canvas = _backdrop(request, rng)
+        _sketch(canvas, request)
         draw = ImageDraw.Draw(canvas)
         zoom = SHOT_ZOOM.get(request.shot, 1.5) / 1.5
         colours = {c.name: _hex_rgb(c.palette[0]) for c in request.characters if c.palette}
