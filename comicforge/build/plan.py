@@ -71,7 +71,7 @@ def book_meta(book: Any) -> dict[str, Any]:
     return {
         "title": book.title, "author": book.author, "series": book.series, "number": book.number,
         "language": book.language, "reading": book.reading, "color": book.color, "page_count": len(book.pages),
-        "output": dict(book.output),
+        "output": dict(book.output), "runtime": [list(o) for o in book.runtime],
     }
 
 
@@ -114,7 +114,8 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
             deps = [f"png:{n}" for n in numbers] if stage == "cbz" else [f"page:{n}" for n in numbers]
             if stage == "cbz" and "png" not in exports:
                 chosen += [j for j in jobs if j.stage == "png" and j.deps[0] in wanted_pages]
-            spec = {**meta, "pages": numbers, "date": publication_date(meta), "proof": proof}
+            book = {k: v for k, v in meta.items() if k != "runtime"}  # run-time engine options never enter keys
+            spec = {**book, "pages": numbers, "date": publication_date(meta), "proof": proof}
             chosen.append(Job(job_id, stage, stage.upper(), export_version, spec, deps))
     assign_keys(chosen)
     return chosen

@@ -110,13 +110,17 @@ EXPORT_VERSION = "export-2"
 
 def plan_build(project_file: Path, store: Store, options: BuildOptions) -> list[Decision]:
     """Which jobs of the requested build to reuse and which to build, with reasons."""
+    return _plan(project_file, store, options)[0]
+
+
+def _plan(project_file: Path, store: Store, options: BuildOptions) -> tuple[list[Decision], dict[str, Any]]:
     jobs, meta = resolved_jobs(project_file, store)
     _check_pages(options.pages, meta["page_count"], project_file)
     chosen = select_jobs(jobs, meta, EXPORT_VERSION, options.exports, options.pages, options.proof)
     previous: dict[str, Any] = {}
     if not all(store.has(j.key) for j in chosen):
         previous = store.read_state(JOBS_STATE).get("jobs", {})
-    return decide(chosen, store.has, previous)
+    return decide(chosen, store.has, previous), meta
 
 
 def _check_pages(pages: set[int] | None, count: int, project_file: Path) -> None:
@@ -136,8 +140,8 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
     store = Store(project_file.parent)
     with store.lock():
         store.clean_tmp()
-        decisions = plan_build(project_file, store, options)
-        runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress)
+        decisions, meta = _plan(project_file, store, options)
+        runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, tuple(map(tuple, meta.get("runtime", ()))))
         try:
             runner.run([d.job for d in decisions if d.build])
         finally:
@@ -158,8 +162,9 @@ def _remember_jobs(store: Store, jobs: list[Job]) -> None:
 class Runner:
     """Runs jobs through their stages; engines stay resident for the whole build."""
 
-    def __init__(self, store: Store, jobs: dict[str, Job], progress: bool):
+    def __init__(self, store: Store, jobs: dict[str, Job], progress: bool, runtime: tuple[tuple[str, str], ...] = ()):
         self.store, self.jobs, self.progress = store, jobs, progress
+        self.runtime = runtime  # engine options outside the keys (memory savers)
         self.engines: dict[str, Any] = {}
         self.done = 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -48,23 +49,31 @@ def save_png(image: Image.Image, path: Path, parameters: str | None = None) -> N
 
 def run_generate(runner: Runner, job: Job) -> None:
     """Generate a panel with its engine."""
-    from comicforge.engines.base import request_from_json
-
-    request = request_from_json(job.spec)
+    request = _request(runner, job)
     image = runner.engine(job.spec["engine"]).generate(request)
     runner.store.put(job.key, lambda folder: save_png(image.convert("RGB"), folder / "panel.png", image.info.get("parameters")))
 
 
+def _request(runner: Runner, job: Job) -> Any:
+    """A job's engine request plus the build's run-time options (memory savers, outside the key)."""
+    from comicforge.engines.base import request_from_json
+
+    request = request_from_json(job.spec)
+    if not runner.runtime or job.spec["engine"] != "diffusion":
+        return request
+    return dataclasses.replace(request, options=request.options + runner.runtime)
+
+
 def run_refine(runner: Runner, job: Job) -> None:
     """One editing step (img2img, inpaint, outpaint, upscale) on the previous step's image."""
-    from comicforge.engines.base import refine_step_from_json, request_from_json
+    from comicforge.engines.base import refine_step_from_json
 
     previous = _open_image(runner, job.deps[0], "panel.png")
     step = refine_step_from_json(job.spec["step"])
     if step.init is not None:
         with Image.open(step.init.path) as init:
             previous = init.convert("RGB").resize(previous.size, Image.Resampling.LANCZOS)
-    image = runner.engine(job.spec["engine"]).refine(request_from_json(job.spec), previous, step)
+    image = runner.engine(job.spec["engine"]).refine(_request(runner, job), previous, step)
     runner.store.put(job.key, lambda folder: save_png(image.convert("RGB"), folder / "panel.png", image.info.get("parameters")))
 
 

@@ -79,7 +79,19 @@ def _book(r: Resolver) -> BookSpec:
     return BookSpec(
         project.title, project.author, project.series, project.number, project.language,
         project.format.reading, project.format.color, pages, tuple(sorted(project.format.output.model_dump().items())),
+        _runtime_options(project),
     )
+
+
+def _runtime_options(project: Project) -> tuple[tuple[str, str], ...]:
+    """Memory savers handed to the engine at run time, outside every key."""
+    memory = project.defaults.memory
+    found = [("attention_slicing", str(memory.attention_slicing).lower())]
+    if memory.vae_tiling is not None:
+        found.append(("vae_tiling", str(memory.vae_tiling).lower()))
+    if memory.offload != "none":
+        found.append(("offload", memory.offload))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -213,6 +225,7 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         width=width, height=height, model=model, sampler=sampler,
         steps=_setting(r, panel, "steps") or DEFAULT_STEPS, cfg=_or(_setting(r, panel, "cfg"), DEFAULT_CFG),
         clip_skip=_setting(r, panel, "clip_skip") or 1, loras=loras, embeddings=embeddings,
+        options=(("precision", r.project.defaults.precision),) if r.project.defaults.precision != "auto" and engine == "diffusion" else (),
         characters=tuple(CharacterLook(name, _palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
         controls=_controls(r, panel, engine, placed, loc), references=_references(r, characters, engine),

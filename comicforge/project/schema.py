@@ -120,10 +120,20 @@ class Generation(Strict):
         return value
 
 
+class Memory(Strict):
+    """Memory savers for small GPUs; they do not change the pictures, so they never cause a rebuild."""
+
+    attention_slicing: bool = False
+    vae_tiling: bool | None = Field(None, description="None: automatic for sizes above 4x the model's native area")
+    offload: Literal["none", "model", "sequential"] = Field("none", description="Move idle (model) or all (sequential) weights to the CPU")
+
+
 class Defaults(Generation):
     """Book-wide defaults for every panel."""
 
     engine: Literal["draft", "diffusion"] = "draft"
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = Field("auto", description="auto: fp16 on GPU, fp32 on CPU")
+    memory: Memory = Field(default_factory=Memory)
     controlnets: dict[Literal["openpose", "lineart"], ControlNetRef] = Field(default_factory=dict)
     ip_adapter: str | None = Field(None, description="IP-Adapter weights (local file, image encoder beside it): characters' references steer their panels")
 

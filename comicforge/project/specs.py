@@ -98,6 +98,7 @@ class BookSpec:
     color: str
     pages: tuple[PageSpec, ...]
     output: tuple[tuple[str, Any], ...] = ()  # format.output settings, sorted (export jobs' specs)
+    runtime: tuple[tuple[str, str], ...] = ()  # engine options that never change the pixels (memory savers)
 
     @property
     def panels(self) -> list[PanelSpec]:

@@ -79,3 +79,18 @@ def test_bad_model_and_lora_are_located_in_the_project(sd1_file: Path, tmp_path:
     result = run_cli("check", str(project), check=False)
     assert result.returncode == 2, result.stderr
     assert "characters.mira.loras[0].file: " in result.stderr
+
+
+def test_memory_savers_never_rebuild_but_precision_does(sd1_file: Path, tmp_path: Path):
+    project = _project(tmp_path / "book", sd1_file)
+    run_cli("build", str(project))
+    data = yaml.safe_load((project / "comic.yaml").read_text())
+    data["defaults"]["memory"] = {"attention_slicing": True, "vae_tiling": True}
+    (project / "comic.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    report = json.loads(run_cli("build", str(project), "--json").stdout)
+    assert report["panels"] == {"generated": 0, "reused": 2} and report["jobs"]["built"] == 0
+    data["defaults"]["precision"] = "fp32"
+    (project / "comic.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    plan = json.loads(run_cli("plan", str(project), "--json").stdout)
+    reasons = {row["job"]: row["reason"] for row in plan["jobs"] if row["action"] == "build"}
+    assert reasons["generate:p1.1"] == "options changed"
