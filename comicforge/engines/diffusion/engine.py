@@ -1,7 +1,8 @@
 """The diffusion engine: a panel request → an image, through a resident diffusers pipeline.
 
-Phases of `generate`: settings → resident model → adapters (LoRA weights, embeddings) → prompt embeddings →
-scheduler → denoise (diffusers' own loop) → checked VAE decode → A1111 metadata.
+Phases of `generate`: settings → resident model → ControlNets and control images → adapters (LoRA weights,
+embeddings, IP-Adapter) → prompt embeddings → pipeline for the task → scheduler → denoise (diffusers' own loop) →
+checked VAE decode → A1111 metadata. `refine` runs the same phases through the img2img / inpaint pipelines.
 """
 
 from __future__ import annotations
@@ -19,13 +20,26 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from comicforge.engines.base import AdapterRef, FileRef, GenerateRequest  # noqa: E402
+from comicforge.control.images import control_image  # noqa: E402
+from comicforge.engines.base import AdapterRef, ControlInput, FileRef, GenerateRequest, RefineStep  # noqa: E402
 from comicforge.engines.diffusion import VERSION  # noqa: E402
+from comicforge.engines.diffusion.controlnet import check_controlnet_fits, detect_controlnet, load_controlnet  # noqa: E402
 from comicforge.engines.diffusion.detect import ModelInfo, detect_model  # noqa: E402
 from comicforge.engines.diffusion.embeddings import load_embedding  # noqa: E402
+from comicforge.engines.diffusion.ip_adapter import load_ip_adapter, reference_scale  # noqa: E402
 from comicforge.engines.diffusion.lora import load_lora_state  # noqa: E402
 from comicforge.engines.diffusion.metadata import a1111_parameters, file_sha256, format_number  # noqa: E402
 from comicforge.engines.diffusion.models import build_pipeline  # noqa: E402
+from comicforge.engines.diffusion.pipelines import task_pipeline  # noqa: E402
+from comicforge.engines.diffusion.refine import (  # noqa: E402
+    EditInput,
+    denoising_steps,
+    edit_for_step,
+    kept_outside_mask,
+    padded_to_grid,
+    read_image,
+)
+from comicforge.engines.draft import _step_request as step_request  # noqa: E402
 from comicforge.engines.diffusion.prompts import (  # noqa: E402
     Chunk,
     TextEncoderSide,
@@ -74,6 +88,18 @@ class ResidentModel:
     lora_hashes: dict[str, str] = field(default_factory=dict)  # adapter name → file sha256
     embeddings: dict[str, tuple[str, list]] = field(default_factory=dict)  # fingerprint → (token, vectors per side)
     vae_fp32: object = None
+    ip_adapter: str | None = None  # fingerprint of the attached IP-Adapter
+    attention_slicing: bool = False
+
+
+@dataclass(frozen=True)
+class ActiveControl:
+    """One ControlNet steering a panel: its resident model, control image and the request's settings for it."""
+
+    control: ControlInput
+    module: object
+    image: Image.Image
+    sha256: str
 
 
 def _adapter_name(ref: AdapterRef) -> str:
@@ -90,30 +116,90 @@ class DiffusionEngine:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.max_resident = max_resident
         self._models: OrderedDict[str, ResidentModel] = OrderedDict()
+        self._controlnets: OrderedDict[tuple, object] = OrderedDict()  # (fingerprint, device, dtype) → ControlNetModel
+        self.max_controlnets = 4
 
     # --- the story ----------------------------------------------------------------------------------------------
 
     def generate(self, request: GenerateRequest) -> Image.Image:
         if request.width % 8 or request.height % 8 or request.width <= 0 or request.height <= 0:
             raise EngineError(f"panel {request.panel_id}: generation size {request.width}x{request.height} must be positive multiples of 8")
-        sampler_spec(request.sampler)
-        settings = RunSettings.from_request(request, self.device)
-        model = self._resident(request.model, settings)
-        self._apply_loras(model, request.loras)
-        vectors = self._embeddings(model, request.embeddings)
-        conditioning = self._conditioning(model, request, vectors)
-        model.pipe.scheduler = make_scheduler(request.sampler, base_scheduler_config(model.info.prediction), request.seed)
-        latents = self._denoise(model, request, settings, conditioning)
+        settings, model = self._settings_and_model(request)
+        controls = self._controls(model, request, settings)
+        vectors, conditioning = self._adapters_and_conditioning(model, request)
+        pipe = task_pipeline(model.pipe, "text", model.info.is_sdxl, [c.module for c in controls])
+        pipe.scheduler = make_scheduler(request.sampler, base_scheduler_config(model.info.prediction), request.seed)
+        size = {"height": request.height, "width": request.width}
+        latents = self._denoise(pipe, request, {**conditioning, **size, **control_arguments(controls)})
         image = self._decode(model, latents, settings)
-        image.info["parameters"] = self._parameters(model, request, vectors)
+        image.info["parameters"] = self._parameters(model, request, vectors, controlnet_settings(controls))
         return image
+
+    def refine(self, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:
+        """One editing step through the img2img / inpaint pipelines; pixels outside a mask are kept exactly."""
+        source = read_image(step.init, "init image") if step.init is not None else image.convert("RGB")
+        edit = edit_for_step(source, step)
+        request = step_request(request, step, edit.image.size)
+        settings, model = self._settings_and_model(request)
+        vectors, conditioning = self._adapters_and_conditioning(model, request)
+        result = edit.image.copy()
+        if denoising_steps(edit, request.steps):
+            repainted = self._repaint(model, request, settings, edit, conditioning)
+            result = kept_outside_mask(edit.image, repainted, edit.mask)
+        if step.kind == "outpaint" and step.width and step.height:
+            result = result.resize((step.width, step.height), Image.Resampling.LANCZOS)
+        settings_text = {"Denoising strength": format_number(edit.strength), "Size": f"{result.width}x{result.height}"}
+        result.info["parameters"] = self._parameters(model, request, vectors, settings_text)
+        return result
 
     def close(self) -> None:
         self._models.clear()
+        self._controlnets.clear()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
     # --- phases -------------------------------------------------------------------------------------------------
+
+    def _settings_and_model(self, request: GenerateRequest) -> tuple[RunSettings, ResidentModel]:
+        sampler_spec(request.sampler)
+        settings = RunSettings.from_request(request, self.device)
+        return settings, self._resident(request.model, settings)
+
+    def _adapters_and_conditioning(self, model: ResidentModel, request: GenerateRequest) -> tuple[dict, dict]:
+        """Attach the request's LoRAs, embeddings and IP-Adapter → (token vectors, pipeline conditioning arguments)."""
+        self._apply_loras(model, request.loras)
+        vectors = self._embeddings(model, request.embeddings)
+        references = self._references(model, request)
+        return vectors, {**self._conditioning(model, request, vectors), **references}
+
+    def _references(self, model: ResidentModel, request: GenerateRequest) -> dict:
+        """Attach (or detach) the IP-Adapter; the pipeline's reference images. References without one do nothing."""
+        wanted = request.ip_adapter if request.references else None
+        if model.ip_adapter is not None and (wanted is None or wanted.fingerprint != model.ip_adapter):
+            model.pipe.unload_ip_adapter()
+            model.ip_adapter = None
+        if wanted is None:
+            return {}
+        if model.ip_adapter is None:
+            load_ip_adapter(model.pipe, Path(wanted.path))
+            model.ip_adapter = wanted.fingerprint
+        model.pipe.set_ip_adapter_scale(reference_scale([float(r.weight) for r in request.references]))
+        return {"ip_adapter_image": [[read_image(r.file, "reference image") for r in request.references]]}
+
+    def _repaint(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings, edit: EditInput,
+                 conditioning: dict) -> Image.Image:
+        """Denoise an edit from its image at its strength (inpaint when it has a mask); same prompts and samplers."""
+        padded = padded_to_grid(edit)
+        pipe = task_pipeline(model.pipe, "img2img" if padded.mask is None else "inpaint", model.info.is_sdxl)
+        pipe.scheduler = make_scheduler(request.sampler, base_scheduler_config(model.info.prediction), request.seed)
+        if not hasattr(pipe.scheduler, "add_noise"):
+            raise EngineError(f"panel {request.panel_id}: the sampler {request.sampler!r} cannot start from an image "
+                              "here (install torchsde, or pick another sampler for editing steps)")
+        arguments = {"image": padded.image, "strength": float(edit.strength)}
+        if padded.mask is not None:
+            arguments.update(mask_image=padded.mask, height=padded.image.height, width=padded.image.width)
+        latents = self._denoise(pipe, request, {**conditioning, **arguments})
+        return self._decode(model, latents, settings).crop((0, 0, *edit.image.size))
 
     def _resident(self, ref: FileRef | None, settings: RunSettings) -> ResidentModel:
         if ref is None:
@@ -142,11 +228,45 @@ class DiffusionEngine:
         return model
 
     def _memory_savers(self, model: ResidentModel, settings: RunSettings) -> None:
-        pipe = model.pipe
+        """Switch attention slicing only when it changes: switching replaces every attention processor."""
+        if settings.attention_slicing == model.attention_slicing:
+            return
+        if model.ip_adapter is not None:  # its processors are about to be replaced: attach it again when next used
+            model.pipe.unload_ip_adapter()
+            model.ip_adapter = None
         if settings.attention_slicing:
-            pipe.enable_attention_slicing()
+            model.pipe.enable_attention_slicing()
         else:
-            pipe.disable_attention_slicing()
+            model.pipe.disable_attention_slicing()
+        model.attention_slicing = settings.attention_slicing
+
+    def _controls(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings) -> list[ActiveControl]:
+        """Each control input's resident ControlNet (checked against the model's family) and control image."""
+        active = []
+        for control in request.controls:
+            if control.model is None:
+                raise EngineError(f"panel {request.panel_id}: the {control.kind} control has no ControlNet model file")
+            if not 0.0 <= control.start < control.end <= 1.0:
+                raise EngineError(f"panel {request.panel_id}: {control.kind} control start/end {control.start}/{control.end} "
+                                  "must satisfy 0 <= start < end <= 1")
+            module = self._controlnet(control.model, model, settings)
+            sha = file_sha256(Path(control.model.path))
+            active.append(ActiveControl(control, module, control_image(request, control), sha))
+        return active
+
+    def _controlnet(self, ref: FileRef, model: ResidentModel, settings: RunSettings):
+        """A ControlNet kept resident across panels (least recently used dropped beyond `max_controlnets`)."""
+        key = (ref.fingerprint, settings.device, str(settings.dtype))
+        module = self._controlnets.get(key)
+        info = detect_controlnet(Path(ref.path))
+        check_controlnet_fits(info, model.info)
+        if module is None:
+            module = load_controlnet(info, settings.dtype).to(settings.device)
+            while len(self._controlnets) >= self.max_controlnets:
+                self._controlnets.popitem(last=False)
+            self._controlnets[key] = module
+        self._controlnets.move_to_end(key)
+        return module
 
     def _apply_loras(self, model: ResidentModel, loras: tuple[AdapterRef, ...]) -> None:
         """Load each LoRA once per resident model; switch between sets by adapter weights, never reloading."""
@@ -212,15 +332,13 @@ class DiffusionEngine:
             "negative_pooled_prompt_embeds": neg_pooled,
         }
 
-    def _denoise(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings, conditioning: dict):
+    def _denoise(self, pipe, request: GenerateRequest, arguments: dict):
         """diffusers' own denoising loop; noise drawn on the CPU from the panel seed (same on every device)."""
         generator = torch.Generator("cpu").manual_seed(int(request.seed))
         extra = {"eta": float(request.eta)} if request.sampler == "DDIM" else {}
         with torch.no_grad():
-            result = model.pipe(
-                **conditioning,
-                height=request.height,
-                width=request.width,
+            result = pipe(
+                **arguments,
                 num_inference_steps=int(request.steps),
                 guidance_scale=float(request.cfg),
                 generator=generator,
@@ -246,7 +364,7 @@ class DiffusionEngine:
                 raise EngineError(f"{model.info.path}: the VAE produced NaN or a black image even in fp32 (broken VAE weights?)")
         return pipe.image_processor.postprocess(image.float(), output_type="pil")[0].convert("RGB")
 
-    def _parameters(self, model: ResidentModel, request: GenerateRequest, vectors: dict) -> str:
+    def _parameters(self, model: ResidentModel, request: GenerateRequest, vectors: dict, extra: dict | None = None) -> str:
         settings: dict[str, object] = {
             "Steps": request.steps,
             "Sampler": request.sampler,
@@ -260,6 +378,10 @@ class DiffusionEngine:
             settings["Clip skip"] = request.clip_skip
         if request.sampler == "DDIM" and request.eta:
             settings["Eta DDIM"] = format_number(request.eta)
+        if request.ip_adapter is not None and request.references:
+            settings["IP-Adapter"] = f"{Path(request.ip_adapter.path).stem} [{file_sha256(Path(request.ip_adapter.path))[:10]}]"
+            settings["IP-Adapter weight"] = format_number(reference_scale([r.weight for r in request.references]))
+        settings.update(extra or {})
         loras = [(Path(r.file.path).stem, r.weight, model.lora_hashes[model.loras[r.file.fingerprint]]) for r in request.loras]
         tis = [(Path(r.path).stem, file_sha256(Path(r.path))) for r in request.embeddings]
         settings["Version"] = f"comicforge {VERSION}"
@@ -267,6 +389,34 @@ class DiffusionEngine:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def control_arguments(controls: list[ActiveControl]) -> dict:
+    """The ControlNet pipeline's image, conditioning scale and guidance window (one value each, or lists)."""
+    if not controls:
+        return {}
+    one = len(controls) == 1
+    pick = lambda values: values[0] if one else values  # noqa: E731
+    return {
+        "image": pick([c.image for c in controls]),
+        "controlnet_conditioning_scale": pick([float(c.control.weight) for c in controls]),
+        "control_guidance_start": pick([float(c.control.start) for c in controls]),
+        "control_guidance_end": pick([float(c.control.end) for c in controls]),
+    }
+
+
+def controlnet_settings(controls: list[ActiveControl]) -> dict[str, str]:
+    """A1111's `ControlNet N: "Module: …, Model: name [hash], Weight: …"` entries."""
+    return {
+        f"ControlNet {i}": '"' + ", ".join((
+            f"Module: {c.control.kind}",
+            f"Model: {Path(c.control.model.path).stem} [{c.sha256[:10]}]",
+            f"Weight: {format_number(c.control.weight)}",
+            f"Guidance Start: {format_number(c.control.start)}",
+            f"Guidance End: {format_number(c.control.end)}",
+        )) + '"'
+        for i, c in enumerate(controls)
+    }
 
 
 def _sides(pipe, info: ModelInfo) -> list[TextEncoderSide]:

@@ -62,7 +62,7 @@ def a1111_parameters(
     return "\n".join(lines)
 
 
-_PAIR = re.compile(r'\s*([\w ]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+_PAIR = re.compile(r'\s*([\w -]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 
 
 def parse_parameters(text: str) -> dict[str, str]:

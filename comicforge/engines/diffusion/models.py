@@ -59,27 +59,27 @@ def heads_for(width: int) -> int:
     return max(1, width // 64)
 
 
-def unet_config(sd, family: str, native_size: int, prediction: str, pooled_dim: int = 0) -> dict:
-    """diffusers UNet2DConditionModel config from an LDM/SGM UNet state dict."""
-    s = lambda k: tuple(sd[UNET + k].shape)  # noqa: E731
+def unet_config(sd, family: str, native_size: int, prediction: str, pooled_dim: int = 0, prefix: str = UNET) -> dict:
+    """diffusers UNet2DConditionModel config from an LDM/SGM UNet state dict (or a ControlNet's, by `prefix`)."""
+    s = lambda k: tuple(sd[prefix + k].shape)  # noqa: E731
     model_channels, in_channels = s("input_blocks.0.0.weight")[:2]
-    n_inputs = _count(sd, UNET + "input_blocks")
+    n_inputs = _count(sd, prefix + "input_blocks")
     channels, has_attn, depth, layers_per_block = [], [], [], None
     res_in_level = 0
     for i in range(1, n_inputs):
-        if UNET + f"input_blocks.{i}.0.op.weight" in sd:
+        if prefix + f"input_blocks.{i}.0.op.weight" in sd:
             layers_per_block = layers_per_block or res_in_level
             res_in_level = 0
             continue
         if res_in_level == 0:
             channels.append(s(f"input_blocks.{i}.0.out_layers.3.weight")[0])
-            attn = UNET + f"input_blocks.{i}.1.proj_in.weight" in sd
+            attn = prefix + f"input_blocks.{i}.1.proj_in.weight" in sd
             has_attn.append(attn)
-            depth.append(_count(sd, UNET + f"input_blocks.{i}.1.transformer_blocks") if attn else 1)
+            depth.append(_count(sd, prefix + f"input_blocks.{i}.1.transformer_blocks") if attn else 1)
         res_in_level += 1
     layers_per_block = layers_per_block or res_in_level
-    proj = next(k for k in sd if k.startswith(UNET) and k.endswith("proj_in.weight"))
-    ctx = next(sd[k].shape[1] for k in sd if k.startswith(UNET) and k.endswith("attn2.to_k.weight"))
+    proj = next(k for k in sd if k.startswith(prefix) and k.endswith("proj_in.weight"))
+    ctx = next(sd[k].shape[1] for k in sd if k.startswith(prefix) and k.endswith("attn2.to_k.weight"))
     sdxl = family == "sdxl"
     if family == "sd1":
         heads = 8
@@ -88,7 +88,7 @@ def unet_config(sd, family: str, native_size: int, prediction: str, pooled_dim: 
     cfg = {
         "sample_size": native_size // 8,
         "in_channels": in_channels,
-        "out_channels": s("out.2.weight")[0],
+        "out_channels": s("out.2.weight")[0] if prefix + "out.2.weight" in sd else in_channels,
         "down_block_types": ["CrossAttnDownBlock2D" if a else "DownBlock2D" for a in has_attn],
         "up_block_types": ["CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(has_attn)],
         "block_out_channels": channels,
@@ -162,7 +162,7 @@ def clip_config(sd, prefix: str, openclip: bool, drop_last: bool = False):
 # --- building modules -------------------------------------------------------------------------------------------
 
 
-def _materialise(cls_or_factory, state: dict, where: Path, what: str, dtype):
+def materialise(cls_or_factory, state: dict, where: Path, what: str, dtype):
     """Build a module on the meta device and assign the checkpoint's tensors (no random init, no copy)."""
     from accelerate import init_empty_weights
 
@@ -179,7 +179,7 @@ def _materialise(cls_or_factory, state: dict, where: Path, what: str, dtype):
     return module.eval().requires_grad_(False)
 
 
-def _converted(fn, where: Path, what: str):
+def converted(fn, where: Path, what: str):
     try:
         return fn()
     except (KeyError, IndexError, ValueError, RuntimeError, StopIteration) as e:
@@ -196,7 +196,7 @@ def _text_encoder(sd, prefix: str, openclip: bool, where: Path, dtype, with_proj
     from diffusers.loaders.single_file_utils import convert_ldm_clip_checkpoint, convert_open_clip_checkpoint
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
-    config = _converted(lambda: clip_config(sd, prefix, openclip, drop_last), where, "text encoder")
+    config = converted(lambda: clip_config(sd, prefix, openclip, drop_last), where, "text encoder")
     cls = CLIPTextModelWithProjection if with_projection else CLIPTextModel
     if openclip:
         def convert():
@@ -207,7 +207,7 @@ def _text_encoder(sd, prefix: str, openclip: bool, where: Path, dtype, with_proj
         def convert():
             return convert_ldm_clip_checkpoint({k: v for k, v in sd.items() if k.startswith(prefix)}, remove_prefix=prefix.removesuffix("text_model."))
 
-    state = _converted(convert, where, "text encoder")
+    state = converted(convert, where, "text encoder")
     pruned = 0
     if not openclip and prefix + "final_layer_norm.weight" not in sd:
         # Some SDXL files drop CLIP-L's last layer and final norm (only the penultimate state is used):
@@ -218,7 +218,7 @@ def _text_encoder(sd, prefix: str, openclip: bool, where: Path, dtype, with_proj
     if with_projection and prefix + "text_projection" not in sd:
         raise EngineError(f"{where}: the OpenCLIP-G text encoder lacks its final layer or text projection "
                           "(pruned file?); SDXL needs them for the pooled prompt embedding")
-    encoder = _materialise(lambda: cls(config), state, where, "text encoder", dtype)
+    encoder = materialise(lambda: cls(config), state, where, "text encoder", dtype)
     encoder.comicforge_pruned_layers = pruned
     return encoder
 
@@ -258,12 +258,12 @@ def build_pipeline(info: ModelInfo, dtype=torch.float32):
     else:
         te1, te2, pooled_dim = _text_encoder(sd, SD2_CLIP, True, where, dtype, drop_last=True), None, 0
 
-    ucfg = _converted(lambda: unet_config(sd, family, info.native_size, prediction, pooled_dim), where, "UNet")
-    unet_state = _converted(lambda: convert_ldm_unet_checkpoint(sd, ucfg), where, "UNet")
-    unet = _materialise(lambda: diffusers.UNet2DConditionModel(**ucfg), unet_state, where, "UNet", dtype)
-    vcfg = _converted(lambda: vae_config(sd, family, info.native_size), where, "VAE")
-    vae_state = _converted(lambda: convert_ldm_vae_checkpoint(sd, vcfg), where, "VAE")
-    vae = _materialise(lambda: diffusers.AutoencoderKL(**vcfg), vae_state, where, "VAE", dtype)
+    ucfg = converted(lambda: unet_config(sd, family, info.native_size, prediction, pooled_dim), where, "UNet")
+    unet_state = converted(lambda: convert_ldm_unet_checkpoint(sd, ucfg), where, "UNet")
+    unet = materialise(lambda: diffusers.UNet2DConditionModel(**ucfg), unet_state, where, "UNet", dtype)
+    vcfg = converted(lambda: vae_config(sd, family, info.native_size), where, "VAE")
+    vae_state = converted(lambda: convert_ldm_vae_checkpoint(sd, vcfg), where, "VAE")
+    vae = materialise(lambda: diffusers.AutoencoderKL(**vcfg), vae_state, where, "VAE", dtype)
     del sd
 
     scheduler = diffusers.DDIMScheduler.from_config(base_scheduler_config(prediction))

@@ -1,0 +1,73 @@
+"""The control images a panel's ControlNets are given, one per control input, at the generation size.
+
+- `openpose`: the panel's placed poses drawn in the OpenPose convention.
+- `lineart`: from the control's `source` image. A *sketch* (mostly paper: at least `SKETCH_PAPER_SHARE` of its
+  pixels at least `PAPER_LUMINANCE` bright, transparency counted as paper) is inverted to white lines on black;
+  anything darker (a photo, a painted reference) has its lines extracted by XDoG first. Either way the lines are
+  fitted inside the panel and padded with black, and a result without lines is an error naming the file.
+
+Pure (reads only the source files); used by the diffusion engine and by `comicforge control`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from comicforge.control.lineart import LineartError, check_has_lines, grey_on_white, load_sketch, sketch_to_control, xdog_lines
+from comicforge.control.pose import render_openpose
+from comicforge.engines.base import ControlInput, GenerateRequest
+from comicforge.errors import EngineError
+
+CONTROL_KINDS = ("openpose", "lineart")
+PAPER_LUMINANCE = 0.8  # a pixel at least this bright (0..1) is paper
+SKETCH_PAPER_SHARE = 0.6  # an image with at least this share of paper is a sketch, else a reference to extract
+
+
+def control_images(request: GenerateRequest) -> dict[str, Image.Image]:
+    """Control kind → RGB control image at (request.width, request.height), in the order of `request.controls`."""
+    images: dict[str, Image.Image] = {}
+    for control in request.controls:
+        images[control.kind] = control_image(request, control)
+    return images
+
+
+def control_image(request: GenerateRequest, control: ControlInput) -> Image.Image:
+    """One control input's image; EngineError naming the panel (and file) when it cannot be made."""
+    if control.kind == "openpose":
+        if not request.poses:
+            raise EngineError(f"panel {request.panel_id}: an openpose control needs a pose (the panel has none)")
+        return render_openpose(request.poses, request.width, request.height)
+    if control.kind == "lineart":
+        if control.source is None:
+            raise EngineError(f"panel {request.panel_id}: a lineart control needs a sketch or reference image")
+        try:
+            return lineart_control(Path(control.source.path), request.width, request.height)
+        except LineartError as error:
+            raise EngineError(f"panel {request.panel_id}: {error}") from None
+    raise EngineError(f"panel {request.panel_id}: unknown control kind {control.kind!r} (valid: {', '.join(CONTROL_KINDS)})")
+
+
+def lineart_control(path: Path, width: int, height: int) -> Image.Image:
+    """White-on-black lines from a sketch or reference file, fitted to width×height; LineartError if none."""
+    source = load_sketch(path)
+    if is_sketch(source):
+        control = sketch_to_control(source, width, height)
+    else:
+        control = reference_lines(source, width, height)
+    return check_has_lines(control, str(path))
+
+
+def is_sketch(image: Image.Image) -> bool:
+    """True for drawn lines on paper (mostly white), False for a photo or painting (see module docstring)."""
+    return float((grey_on_white(image) >= PAPER_LUMINANCE).mean()) >= SKETCH_PAPER_SHARE
+
+
+def reference_lines(image: Image.Image, width: int, height: int) -> Image.Image:
+    """XDoG lines of a reference image scaled to fit width×height (so line width is in panel pixels), black-padded."""
+    fit = min(width / image.width, height / image.height)
+    fitted = image.resize((max(1, round(image.width * fit)), max(1, round(image.height * fit))), Image.Resampling.LANCZOS)
+    lines_as_sketch = ImageOps.invert(xdog_lines(fitted))
+    return sketch_to_control(lines_as_sketch, width, height)
+
