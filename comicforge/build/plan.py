@@ -71,7 +71,7 @@ def book_meta(book: Any) -> dict[str, Any]:
     return {
         "title": book.title, "author": book.author, "series": book.series, "number": book.number,
         "language": book.language, "reading": book.reading, "color": book.color, "page_count": len(book.pages),
-        "output": dict(book.output), "runtime": [list(o) for o in book.runtime],
+        "output": dict(book.output), "runtime": [list(o) for o in book.runtime], "icc_profile": plain(book.icc_profile),
     }
 
 
@@ -129,6 +129,7 @@ def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
     finish_spec = {
         "size": list(panel.print_size), "dpi": page.dpi, "color": page.color, "post": list(panel.post),
         "origin": list(panel.box[:2]) if screens else None,
+        "icc_profile": plain(panel.icc_profile) if any(s.get("op") in ("cmyk", "halftone") for s in panel.post) else None,
         "palettes": {name: list(c) for name, c in panel.palettes} if any(s.get("op") == "flats" for s in panel.post) else {},
     }
     refines = [

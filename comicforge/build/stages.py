@@ -91,7 +91,8 @@ def run_finish(runner: Runner, job: Job) -> None:
     steps = TypeAdapter(list[PostStep]).validate_python(spec["post"])
     origin = tuple(spec["origin"]) if spec["origin"] else (0, 0)
     if steps:
-        image = apply_chain(image, steps, PostContext(dpi=spec["dpi"], origin=origin, color=spec["color"], palettes={k: tuple(v) for k, v in spec["palettes"].items()}))
+        image = apply_chain(image, steps, PostContext(dpi=spec["dpi"], origin=origin, color=spec["color"], palettes={k: tuple(v) for k, v in spec["palettes"].items()},
+                                                 icc_profile=(spec.get("icc_profile") or {}).get("path")))
     runner.store.put(job.key, lambda folder: save_png(image, folder / "panel.png"))
 
 
@@ -165,6 +166,7 @@ def print_settings(spec: dict[str, Any]) -> Any:
         space=space, crop_marks=output.get("crop_marks", False), slug=output.get("slug"), proof=spec.get("proof", False),
         title=spec["title"], author=spec.get("author") or "", subject=spec.get("series") or "",
         date=f"D:{date.replace('-', '')}000000Z" if date else None, condition=output.get("condition"), rtl=spec["reading"] == "rtl",
+        icc_profile=(spec.get("icc_profile") or {}).get("path"),
     )
 
 

@@ -45,6 +45,7 @@ class PrintSettings:
     subject: str = ""
     date: str | None = None  # PDF date string, D:YYYYMMDDHHmmSSZ; None writes no dates
     condition: str | None = None  # registered printing condition of a PDF/X-style output intent
+    icc_profile: str | None = None  # output ICC profile for converting RGB art to CMYK (else grey-component replacement)
     rtl: bool = False
 
     @property
@@ -239,21 +240,18 @@ def art_stream(pdf: Any, png: PngData) -> Any:
     )
 
 
-def cmyk_art_stream(pdf: Any, path: Path) -> Any:
-    """RGB art converted to DeviceCMYK (grey-component replacement) and deflated; the one export that recompresses."""
-    import numpy as np
+def cmyk_art_stream(pdf: Any, path: Path, icc_profile: str | None = None) -> Any:
+    """RGB art converted to DeviceCMYK (the post stage's conversion) and deflated; the one export that recompresses."""
     import pikepdf
     from PIL import Image
 
+    from comicforge.post.color import to_cmyk
+
     with Image.open(path) as image:
-        rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255
-    k = 1 - rgb.max(axis=2)
-    scale = np.where(k < 1, 1 / np.maximum(1 - k, 1e-6), 0)
-    cmy = (1 - rgb - k[..., None]) * scale[..., None]
-    cmyk = np.round(np.concatenate([cmy, k[..., None]], axis=2) * 255).astype(np.uint8)
+        cmyk = to_cmyk(image.convert("RGB"), icc_profile)
     return pikepdf.Stream(
         pdf, zlib.compress(cmyk.tobytes(), 6),
-        Subtype=pikepdf.Name.Image, Width=cmyk.shape[1], Height=cmyk.shape[0],
+        Subtype=pikepdf.Name.Image, Width=cmyk.width, Height=cmyk.height,
         ColorSpace=pikepdf.Name.DeviceCMYK, BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode,
     )
 
@@ -266,7 +264,7 @@ def _num(value: float) -> str:
 def _image(pdf: Any, art: Path, settings: PrintSettings) -> Any:
     png = read_png(art)
     if settings.space == "cmyk" and png.colours == 3:
-        return cmyk_art_stream(pdf, art)
+        return cmyk_art_stream(pdf, art, settings.icc_profile)
     return art_stream(pdf, png)
 
 

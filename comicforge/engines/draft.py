@@ -161,7 +161,7 @@ class DraftEngine:
             return image.resize(size, Image.Resampling.LANCZOS)
         if step.kind == "outpaint":
             return _outpaint(self, request, image, step)
-        redraw = self.generate(_step_request(request, step, image.size))
+        redraw = self.generate(step_request(request, step, image.size))
         if step.kind == "img2img":
             return Image.blend(image, redraw, step.strength)
         mask = repaint_mask(step, image.size)
@@ -171,7 +171,7 @@ class DraftEngine:
         """Nothing resident."""
 
 
-def _step_request(request: GenerateRequest, step: RefineStep, size: tuple[int, int]) -> GenerateRequest:
+def step_request(request: GenerateRequest, step: RefineStep, size: tuple[int, int]) -> GenerateRequest:
     """The panel's request with the step's prompt, seed and size."""
     return dataclasses.replace(
         request, prompt=step.prompt if step.prompt is not None else request.prompt,
@@ -196,7 +196,7 @@ def _outpaint(engine: DraftEngine, request: GenerateRequest, image: Image.Image,
     left, top, right, bottom = step.extend
     width = round(image.width * (1 + left + right))
     height = round(image.height * (1 + top + bottom))
-    canvas = engine.generate(_step_request(request, step, (width, height)))
+    canvas = engine.generate(step_request(request, step, (width, height)))
     canvas.paste(image, (round(image.width * left), round(image.height * top)))
     if step.width and step.height:
         canvas = canvas.resize((step.width, step.height), Image.Resampling.LANCZOS)

@@ -79,8 +79,33 @@ def _book(r: Resolver) -> BookSpec:
     return BookSpec(
         project.title, project.author, project.series, project.number, project.language,
         project.format.reading, project.format.color, pages, tuple(sorted(project.format.output.model_dump().items())),
-        _runtime_options(project),
+        _runtime_options(project), _icc_profile_once(r),
     )
+
+
+def _icc_profile_once(r: Resolver) -> FileRef | None:
+    """The book's ICC profile, resolved (and its problems reported) once for all panels."""
+    if "icc" not in r.models:
+        r.models["icc"] = _icc_profile(r)
+    return r.models["icc"]
+
+
+def _icc_profile(r: Resolver) -> FileRef | None:
+    """The book's output ICC profile, checked to be one Pillow's ImageCms can open."""
+    name = r.project.format.icc_profile
+    if not name:
+        return None
+    ref = r.file(name, ("format", "icc_profile"), "ICC profile")
+    if ref is None:
+        return None
+    from PIL import ImageCms
+
+    try:
+        ImageCms.getOpenProfile(ref.path)
+    except (OSError, ImageCms.PyCMSError) as error:
+        r.fail(("format", "icc_profile"), f"{name}: not a readable ICC profile ({error})")
+        return None
+    return ref
 
 
 def _runtime_options(project: Project) -> tuple[tuple[str, str], ...]:
@@ -189,7 +214,7 @@ def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: Page
     return PanelSpec(
         panel_id, page, loc, _setting(r, panel, "engine"), request, _post_chain(r, panel, characters),
         rect, box, _balloons(r, panel, loc), _chain_palettes(r, characters), _sfx(r, panel, loc),
-        _edits(r, panel, request, box, loc),
+        _edits(r, panel, request, box, loc), _icc_profile_once(r),
     )
 
 

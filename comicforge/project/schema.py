@@ -61,6 +61,7 @@ class Format(Strict):
     border: float = Field(1.5, ge=0, le=12, description="Panel border width in points (0: none)")
     dpi: int = Field(300, ge=36, le=2400)
     reading: Literal["ltr", "rtl"] = "ltr"
+    icc_profile: str | None = Field(None, description="Output ICC profile (CMYK) for `cmyk` post steps, colour halftones and CMYK PDFs; else a simple grey-component conversion")
     color: Literal["color", "grayscale", "bitmap"] = "color"
     font: str | None = Field(None, description="Default lettering font: a .ttf path, or a built-in name")
     font_size: float = Field(8.5, gt=2, le=72, description="Default balloon text size in points")

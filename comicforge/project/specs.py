@@ -63,6 +63,7 @@ class PanelSpec:
     palettes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # named palettes the post chain may use
     sfx: tuple[SfxSpec, ...] = ()
     edits: tuple[RefineStep, ...] = ()  # editing steps after generation, each its own job
+    icc_profile: FileRef | None = None  # for CMYK conversion in the post chain
 
     @property
     def print_size(self) -> tuple[int, int]:
@@ -99,6 +100,7 @@ class BookSpec:
     pages: tuple[PageSpec, ...]
     output: tuple[tuple[str, Any], ...] = ()  # format.output settings, sorted (export jobs' specs)
     runtime: tuple[tuple[str, str], ...] = ()  # engine options that never change the pixels (memory savers)
+    icc_profile: FileRef | None = None  # the book's output ICC profile
 
     @property
     def panels(self) -> list[PanelSpec]:

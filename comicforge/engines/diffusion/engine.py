@@ -39,7 +39,7 @@ from comicforge.engines.diffusion.refine import (  # noqa: E402
     padded_to_grid,
     read_image,
 )
-from comicforge.engines.draft import _step_request as step_request  # noqa: E402
+from comicforge.engines.draft import step_request as step_request  # noqa: E402
 from comicforge.engines.diffusion.prompts import (  # noqa: E402
     Chunk,
     TextEncoderSide,
@@ -245,7 +245,7 @@ class DiffusionEngine:
         active = []
         for control in request.controls:
             if control.model is None:
-                raise EngineError(f"panel {request.panel_id}: the {control.kind} control has no ControlNet model file")
+                continue  # the panel has this input but the book names no ControlNet for it
             if not 0.0 <= control.start < control.end <= 1.0:
                 raise EngineError(f"panel {request.panel_id}: {control.kind} control start/end {control.start}/{control.end} "
                                   "must satisfy 0 <= start < end <= 1")

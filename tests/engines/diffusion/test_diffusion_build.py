@@ -94,3 +94,25 @@ def test_memory_savers_never_rebuild_but_precision_does(sd1_file: Path, tmp_path
     plan = json.loads(run_cli("plan", str(project), "--json").stdout)
     reasons = {row["job"]: row["reason"] for row in plan["jobs"] if row["action"] == "build"}
     assert reasons["generate:p1.1"] == "options changed"
+
+
+def test_controlnet_and_edits_through_the_build(sd1_file: Path, tmp_path: Path):
+    import diffusion_control_tiny as ctiny
+    import diffusion_tiny as tiny
+
+    controlnet = tiny.save(ctiny.controlnet_sd15_state(seed=1), tmp_path / "control_v11p_tiny_openpose.safetensors")
+    project = _project(tmp_path / "book", sd1_file)
+    data = yaml.safe_load((project / "comic.yaml").read_text())
+    data["defaults"]["controlnets"] = {"openpose": {"file": str(controlnet), "weight": 0.8}}
+    panel = data["pages"][0]["panels"][0]
+    panel["pose"] = "standing"
+    panel["edits"] = [{"op": "inpaint", "rects": [[0.0, 0.5, 1.0, 0.5]], "strength": 0.9, "prompt": "better hands"}]
+    (project / "comic.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    report = json.loads(run_cli("build", str(project), "--json").stdout)
+    raw = Image.open(report["outputs"]["panels"]["p1.1"])
+    assert "ControlNet 0:" in raw.info["parameters"] and "Weight: 0.8" in raw.info["parameters"]
+    panel["edits"][0]["strength"] = 0.7  # editing the step redoes only the step and what follows
+    (project / "comic.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    plan = json.loads(run_cli("plan", str(project), "--json").stdout)
+    built = {row["job"] for row in plan["jobs"] if row["action"] == "build"}
+    assert {"refine:p1.1:1", "finish:p1.1", "page:1"} <= built and "generate:p1.1" not in built
