@@ -201,20 +201,10 @@ def detect_model(path: Path) -> ModelInfo:
 
 def load_pickled_state_dict(path: Path) -> dict:
     """A `.ckpt` state dict through `torch.load(weights_only=True)` only; never arbitrary unpickling."""
-    import torch
+    from comicforge.engines.diffusion.weights import read_weights
 
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=False)
-    except Exception as e:  # torch raises UnpicklingError, RuntimeError, EOFError… for bad or unsafe pickles
-        raise EngineError(
-            f"{path}: cannot read pickled checkpoint safely (torch.load weights_only=True refused it: "
-            f"{str(e).splitlines()[0][:200]}); convert it to .safetensors"
-        ) from e
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict):
-        raise EngineError(f"{path}: pickled checkpoint does not hold a state dict")
-    return obj
+    obj = read_weights(path, "checkpoint")
+    return obj["state_dict"] if isinstance(obj.get("state_dict"), dict) else obj
 
 
 _PIPELINES = {"StableDiffusionPipeline": None, "StableDiffusionXLPipeline": "sdxl"}

@@ -11,20 +11,12 @@ def load_embedding(path: Path, widths: list[int]) -> list:
     """One tensor [n, width] per text encoder (`widths` in encoder order); the token is the file stem."""
     import torch
 
+    from comicforge.engines.diffusion.weights import read_weights
+
     path = Path(path)
     if not path.is_file():
         raise EngineError(f"{path}: embedding file not found")
-    try:
-        if path.suffix.lower() == ".safetensors":
-            from safetensors.torch import load_file
-
-            data = load_file(str(path), device="cpu")
-        else:
-            data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise EngineError(f"{path}: cannot read embedding ({str(e).splitlines()[0][:200]})") from e
-    if not isinstance(data, dict):
-        raise EngineError(f"{path}: not an embedding file")
+    data = read_weights(path, "embedding")
     if "string_to_param" in data:  # A1111 .pt
         params = data["string_to_param"]
         tensors = [next(iter(params.values()))]

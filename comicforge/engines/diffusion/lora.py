@@ -94,24 +94,13 @@ def _check_family(path: Path, keys: dict[str, tuple[int, ...]], model_info: Mode
 
 def load_lora_state(path: Path, model_info: ModelInfo) -> dict:
     """The LoRA's tensors (checked), ready for diffusers' `load_lora_weights`."""
-    import torch
+    from comicforge.engines.diffusion.weights import read_weights
 
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
         check_lora(path, model_info)
-        from safetensors.torch import load_file
-
-        try:
-            state = load_file(str(path), device="cpu")
-        except Exception as e:
-            raise EngineError(f"{path}: cannot read LoRA file ({e})") from e
-    else:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise EngineError(f"{path}: cannot read pickled LoRA safely ({str(e).splitlines()[0][:200]})") from e
-        if not isinstance(state, dict):
-            raise EngineError(f"{path}: not a LoRA state dict")
+    state = read_weights(path, "LoRA file")
+    if path.suffix.lower() != ".safetensors":
         keys = {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}
         lora_format(path, keys)
         _check_family(path, keys, model_info)
