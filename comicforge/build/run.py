@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from typing import Any, Callable
 from comicforge.build.keys import Fingerprints, stat_signature
 from comicforge.build.plan import Decision, Job, decide, select_jobs
 from comicforge.build.store import Store, copy_atomic
+from comicforge.errors import ComicforgeError, Problem
 
 RESOLVED_STATE = "resolved.json"
 JOBS_STATE = "jobs.json"
@@ -183,6 +185,8 @@ class Runner:
 
         try:
             stages.STAGES[job.stage](self, job)
+        except ComicforgeError as error:
+            raise ComicforgeError([_for_job(problem, job) for problem in error.problems]) from None
         except stages.BrokenEntry as broken:
             if not retry:
                 raise
@@ -217,6 +221,19 @@ class Runner:
             print(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {job.stage} {job.label:<20}", end="", file=sys.stderr, flush=True)
             if self.done == self.total:
                 print(file=sys.stderr)
+
+
+def _for_job(problem: Problem, job: Job) -> Problem:
+    """Name the panel or page a run-time problem belongs to, unless the message already does."""
+    if job.stage in ("generate", "refine", "finish"):
+        where = f"panel {job.spec.get('panel_id') or job.label.split()[0]}"
+    elif job.stage == "page":
+        where = job.label
+    else:
+        return problem
+    if problem.path or problem.message.startswith(where):
+        return problem
+    return dataclasses.replace(problem, message=f"{where}: {problem.message}")
 
 
 def _model_group(job: Job) -> str:

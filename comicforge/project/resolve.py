@@ -40,7 +40,7 @@ class Resolver:
     problems: list[Problem] = field(default_factory=list)
     files_read: set[Path] = field(default_factory=set)
     models: dict[str, Any] = field(default_factory=dict)  # checkpoint path → ModelInfo (None if unusable)
-    checked_loras: set[tuple[str, str]] = field(default_factory=set)
+    checked_loras: set[tuple[str, str]] = field(default_factory=set)  # (adapter file, model) pairs already checked
 
     @property
     def project(self) -> Project:
@@ -253,7 +253,7 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         options=(("precision", r.project.defaults.precision),) if r.project.defaults.precision != "auto" and engine == "diffusion" else (),
         characters=tuple(CharacterLook(name, _palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
-        controls=_controls(r, panel, engine, placed, loc), references=_references(r, characters, engine),
+        controls=_controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), references=_references(r, characters, engine),
         ip_adapter=_ip_adapter(r, characters, engine),
     )
 
@@ -636,7 +636,7 @@ def _check_unique_ids(r: Resolver, pages: tuple[PageSpec, ...]) -> None:
             seen[panel.id] = panel
 
 
-def _controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedPose, ...], loc: Loc) -> tuple[ControlInput, ...]:
+def _controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedPose, ...], loc: Loc, model_info: Any) -> tuple[ControlInput, ...]:
     """Control inputs the panel has (pose figures, a sketch), with the book's ControlNet for each when diffusing."""
     nets = r.project.defaults.controlnets
     found: list[ControlInput] = []
@@ -646,8 +646,24 @@ def _controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedPose, 
             continue
         net = nets.get(kind) if engine == "diffusion" else None
         model = r.file(net.file, ("defaults", "controlnets", kind, "file"), "ControlNet file") if net else None
+        if model is not None and model_info is not None and net is not None:
+            _check_controlnet(r, model, net.file, model_info, ("defaults", "controlnets", kind, "file"))
         found.append(ControlInput(kind, model, net.weight if net else 1.0, net.start if net else 0.0, net.end if net else 1.0, source))
     return tuple(found)
+
+
+def _check_controlnet(r: Resolver, ref: FileRef, name: str, model_info: Any, where: Loc) -> None:
+    """A ControlNet must be for the base model's family (checked from its header, once per pair)."""
+    from comicforge.engines.diffusion.controlnet_detect import check_controlnet_fits, detect_controlnet
+    from comicforge.errors import EngineError
+
+    if (ref.path, str(model_info.path)) in r.checked_loras:
+        return
+    r.checked_loras.add((ref.path, str(model_info.path)))
+    try:
+        check_controlnet_fits(detect_controlnet(Path(ref.path)), model_info)
+    except EngineError as error:
+        r.fail(where, _engine_message(error, Path(ref.path), name))
 
 
 def _references(r: Resolver, characters: list[tuple[str, Character]], engine: str) -> tuple[AdapterRef, ...]:

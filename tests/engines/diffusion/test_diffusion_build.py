@@ -116,3 +116,18 @@ def test_controlnet_and_edits_through_the_build(sd1_file: Path, tmp_path: Path):
     plan = json.loads(run_cli("plan", str(project), "--json").stdout)
     built = {row["job"] for row in plan["jobs"] if row["action"] == "build"}
     assert {"refine:p1.1:1", "finish:p1.1", "page:1"} <= built and "generate:p1.1" not in built
+
+
+def test_controlnet_for_another_family_is_found_at_check(sdxl_file: Path, tmp_path: Path):
+    import diffusion_control_tiny as ctiny
+    import diffusion_tiny as tiny
+
+    controlnet = tiny.save(ctiny.controlnet_sd15_state(seed=1), tmp_path / "control_sd15.safetensors")
+    project = _project(tmp_path / "book", sdxl_file)
+    data = yaml.safe_load((project / "comic.yaml").read_text())
+    data["defaults"]["controlnets"] = {"openpose": {"file": str(controlnet)}}
+    data["pages"][0]["panels"][0]["pose"] = "standing"
+    (project / "comic.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    result = run_cli("check", str(project), check=False)
+    assert result.returncode == 2, result.stderr
+    assert f"defaults.controlnets.openpose.file: {controlnet}: this ControlNet is for SD 1.x" in result.stderr
