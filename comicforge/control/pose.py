@@ -221,7 +221,7 @@ def resolve_pose(source: str, base_dir: Path) -> list[PlacedPose]:
         return [preset_pose(source)]
     except PoseError:
         if path.suffix.lower() == ".json":
-            raise PoseError(f"pose file not found: {path}") from None
+            raise PoseError(f"pose file not found: {source}") from None
         raise
 
 

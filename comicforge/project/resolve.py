@@ -462,7 +462,7 @@ def _pose_source(r: Resolver, source: str, loc: Loc) -> list[PlacedPose]:
     try:
         found = poses.resolve_pose(source, r.loaded.root)
     except poses.PoseError as error:
-        r.fail(loc, str(error))
+        r.fail(loc, str(error).replace(str(path), source))  # as the author wrote the path
         return []
     if path.is_file():
         r.files_read.add(path.resolve())
