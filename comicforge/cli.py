@@ -196,6 +196,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as error:
+        if args.debug:
+            raise
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a bug: say so briefly; --debug shows the traceback
+        if args.debug:
+            raise
+        print(f"error: internal error ({type(error).__name__}: {error}); run with --debug for the traceback and please report it", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

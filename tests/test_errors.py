@@ -58,3 +58,18 @@ def test_missing_project_folder(tmp_path: Path):
     result = run_cli("build", str(tmp_path / "nowhere"), check=False)
     assert result.returncode == 2
     assert "no project file here" in result.stderr
+
+
+def test_unwritable_output_folder_is_a_clear_error(small_project: Path, tmp_path: Path):
+    import os
+
+    if os.geteuid() == 0:
+        blocker = tmp_path / "out"
+        blocker.write_text("a file where the output folder should be")
+        result = run_cli("build", str(small_project), "--out", str(blocker / "sub"), check=False)
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        result = run_cli("build", str(small_project), "--out", str(locked / "sub"), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and "sub" in result.stderr
