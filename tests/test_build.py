@@ -173,3 +173,18 @@ def test_bitmap_book_with_a_halftone_chain(small_project: Path):
         assert page.mode == "1"
     images = _tool("pdfimages", "-list", report.outputs["pdf"]).splitlines()[2:]
     assert images and all(line.split()[5] == "gray" and line.split()[6] == "1" for line in images), images  # 1-bit art
+
+
+def test_project_style_edits_are_noticed(small_project: Path):
+    (small_project / "styles").mkdir()
+    (small_project / "styles" / "noir.yaml").write_text('prompt: "{{ prompt }}, film noir"\nnegative: color\n')
+    _edit(small_project, "  margins: 0.3in\n", "  margins: 0.3in\ndefaults:\n  style: noir\n")
+    assert _counts(build(small_project))[0] == 7
+    assert _counts(build(small_project)) == (0, 7, 0, 2)
+    (small_project / "styles" / "noir.yaml").write_text('prompt: "{{ prompt }}, film noir, rain"\nnegative: color\n')
+    report = build(small_project)
+    assert _counts(report)[0] == 7
+    assert next(d.job for d in report.decisions if d.job.id == "generate:p1.1").spec["prompt"].endswith("film noir, rain")
+    (small_project / "styles" / "noir.yaml").write_text("prompt: [unclosed\n")
+    result = run_cli("check", str(small_project), check=False)
+    assert result.returncode == 2 and "defaults.style: style 'noir': noir.yaml is not valid YAML" in result.stderr

@@ -66,7 +66,8 @@ def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint) -> tuple[BookS
     resolver = Resolver(loaded, fingerprint)
     book = _book(resolver)
     if resolver.problems:
-        raise ProjectError(sorted(resolver.problems, key=lambda p: p.line or 0))
+        unique = list(dict.fromkeys(resolver.problems))  # a book-wide setting fails once, not once per panel
+        raise ProjectError(sorted(unique, key=lambda p: p.line or 0))
     return book, resolver.files_read
 
 
@@ -421,11 +422,8 @@ def _prompts(r: Resolver, panel: Panel, characters: list[tuple[str, Character]],
     negative = _setting(r, panel, "negative") or ""
     style_name = _setting(r, panel, "style")
     if style_name:
-        style = load_style(style_name, r.loaded.root)
-        if style is None:
-            where = (*loc, "style") if panel.style else ("defaults", "style")
-            r.fail(where, f"unknown style {style_name!r} (valid: {', '.join(style_names(r.loaded.root))})")
-        else:
+        style = _style(r, style_name, (*loc, "style") if panel.style else ("defaults", "style"))
+        if style is not None:
             prompt = _render(r, style.get("prompt", "{{ prompt }}"), {**context, "prompt": prompt}, (*loc, "style"))
             negative = ", ".join(p for p in [negative, style.get("negative", "")] if p)
     return prompt, negative
@@ -447,13 +445,35 @@ def style_names(root: Path) -> list[str]:
     return sorted({p.stem for d in _style_dirs(root) if d.is_dir() for p in d.glob("*.yaml")})
 
 
-def load_style(name: str, root: Path) -> dict[str, str] | None:
-    """A style template: {'prompt': '... {{ prompt }} ...', 'negative': '...'}."""
+def find_style(name: str, root: Path) -> Path | None:
+    """The file of a style template: the project's styles/ folder first, then the built-in ones."""
     for folder in _style_dirs(root):
         path = folder / f"{name}.yaml"
         if path.is_file():
-            return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            return path
     return None
+
+
+def _style(r: Resolver, name: str, where: Loc) -> dict[str, str] | None:
+    """A style template {'prompt': '… {{ prompt }} …', 'negative': '…'}; problems are located at the style setting."""
+    own = r.loaded.root / "styles"
+    if own.is_dir():
+        r.files_read.add(own.resolve())  # a style added here later shadows a built-in one
+    path = find_style(name, r.loaded.root)
+    if path is None:
+        r.fail(where, f"unknown style {name!r} (valid: {', '.join(style_names(r.loaded.root))})")
+        return None
+    if path.parent == own:
+        r.files_read.add(path.resolve())
+    try:
+        style = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        r.fail(where, f"style {name!r}: {path.name} is not valid YAML ({error})")
+        return None
+    if not isinstance(style, dict) or not all(isinstance(style.get(k, ""), str) for k in ("prompt", "negative")):
+        r.fail(where, f"style {name!r}: {path.name} must be a mapping with text `prompt` (containing {{{{ prompt }}}}) and `negative`")
+        return None
+    return style
 
 
 def _pose_source(r: Resolver, source: str, loc: Loc) -> list[PlacedPose]:
