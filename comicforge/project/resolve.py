@@ -314,6 +314,11 @@ def _model(r: Resolver, panel: Panel, engine: str, loc: Loc) -> FileRef | None:
     if not name:
         r.fail(where, "engine diffusion needs a model (a checkpoint path, a name in COMICFORGE_MODELS, or a local Hugging Face id)")
         return None
+    missing = _missing_diffusion_packages()
+    if missing:
+        r.fail((*loc, "engine") if panel.engine else ("defaults", "engine"),
+               f"engine diffusion needs {', '.join(missing)}: pip install 'comicforge[diffusion]' (with the torch build for your GPU; see the README)")
+        return None
     from comicforge.engines.diffusion.locate import find_model
 
     path = find_model(name, r.loaded.root)
@@ -325,6 +330,14 @@ def _model(r: Resolver, panel: Panel, engine: str, loc: Loc) -> FileRef | None:
     if ref.path not in r.models:
         r.models[ref.path] = _detect(r, path.resolve(), name, where)
     return ref if r.models[ref.path] is not None else None
+
+
+@lru_cache(maxsize=1)
+def _missing_diffusion_packages() -> tuple[str, ...]:
+    """The diffusion engine's packages that are not installed (looked up, not imported)."""
+    import importlib.util
+
+    return tuple(name for name in ("torch", "diffusers", "transformers", "safetensors") if importlib.util.find_spec(name) is None)
 
 
 def _detect(r: Resolver, path: Path, name: str, where: Loc) -> Any:
