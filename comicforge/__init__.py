@@ -8,12 +8,12 @@ __version__ = "0.1.0"
 __all__ = ["BuildOptions", "BuildReport", "ComicforgeError", "ProjectError", "Problem", "build", "load_project", "__version__"]
 
 if TYPE_CHECKING:
-    from comicforge.build.run import BuildOptions, BuildReport, build
+    from comicforge.pipeline.run import BuildOptions, BuildReport, build
     from comicforge.errors import ComicforgeError, Problem, ProjectError
     from comicforge.project.load import load_project
 
 _LAZY = {
-    "BuildOptions": "comicforge.build.run", "BuildReport": "comicforge.build.run", "build": "comicforge.build.run",
+    "BuildOptions": "comicforge.pipeline.run", "BuildReport": "comicforge.pipeline.run", "build": "comicforge.pipeline.run",
     "ComicforgeError": "comicforge.errors", "ProjectError": "comicforge.errors", "Problem": "comicforge.errors",
     "load_project": "comicforge.project.load",
 }

@@ -26,7 +26,7 @@ def _page_range(text: str) -> set[int]:
 
 
 def _exports(text: str) -> tuple[str, ...]:
-    from comicforge.build.run import EXPORTS
+    from comicforge.pipeline.run import EXPORTS
 
     chosen = tuple(e.strip() for e in text.split(",") if e.strip())
     unknown = [e for e in chosen if e not in EXPORTS]
@@ -83,8 +83,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from comicforge.build.run import resolved_jobs
-    from comicforge.build.store import Store
+    from comicforge.pipeline.run import resolved_jobs
+    from comicforge.pipeline.store import Store
     from comicforge.project.files import find_project_file
 
     file = find_project_file(args.project)
@@ -95,15 +95,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from comicforge.build.run import BuildOptions
+    from comicforge.pipeline.run import BuildOptions
 
     return BuildOptions(out=getattr(args, "out", None), pages=args.pages, exports=args.export,
                         progress=sys.stderr.isatty() and not args.json, proof=args.proof)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from comicforge.build.run import plan_build
-    from comicforge.build.store import Store
+    from comicforge.pipeline.run import plan_build
+    from comicforge.pipeline.store import Store
     from comicforge.project.files import find_project_file
 
     file = find_project_file(args.project)
@@ -119,7 +119,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from comicforge.build.run import build
+    from comicforge.pipeline.run import build
 
     report = build(args.project, _options(args))
     if args.json:
@@ -135,8 +135,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_control(args: argparse.Namespace) -> int:
-    from comicforge.build.keys import Fingerprints
-    from comicforge.build.store import Store
+    from comicforge.pipeline.keys import Fingerprints
+    from comicforge.pipeline.store import Store
     from comicforge.control.images import control_images
     from comicforge.errors import Problem
     from comicforge.project.files import find_project_file

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO, TESTS
+from support import COLLECTED_MODULES, REPO, TESTS
 
 
 @pytest.fixture
@@ -24,3 +24,9 @@ def demo_project(tmp_path: Path) -> Path:
     target = tmp_path / "demo"
     shutil.copytree(REPO / "projects" / "demo", target, ignore=shutil.ignore_patterns("build", ".comicforge"))
     return target
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """Remember every test module pytest collected (before marker deselection)."""
+    if report.passed and report.nodeid.endswith(".py"):
+        COLLECTED_MODULES.add((REPO / report.nodeid).resolve())

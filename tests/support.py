@@ -10,6 +10,7 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 REFERENCE = REPO.parent / "shared" / "reference"
+COLLECTED_MODULES: set[Path] = set()  # filled by conftest.pytest_collectreport
 
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

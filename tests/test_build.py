@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from comicforge.build.run import BuildOptions, build
+from comicforge.pipeline.run import BuildOptions, build
 from support import REPO, run_cli
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/qpdf"), reason="qpdf/poppler-utils not installed (.ci/run installs them)")

@@ -44,7 +44,7 @@ def test_blank_sketch_is_an_error_naming_the_file(small_project: Path, tmp_path:
 
 
 def test_draft_panel_shows_the_sketch(small_project: Path):
-    from comicforge.build.run import build
+    from comicforge.pipeline.run import build
 
     report = build(small_project)
     before = np.asarray(Image.open(report.outputs["panels"]["p1.1"]).convert("L"))

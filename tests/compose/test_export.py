@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from comicforge.build.run import BuildOptions, build
+from comicforge.pipeline.run import BuildOptions, build
 from support import REFERENCE, REPO
 
 HERE = Path(__file__).resolve().parent

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from comicforge.build.run import build
+from comicforge.pipeline.run import build
 from support import run_cli
 
 EDITS = """        edits:
@@ -43,7 +43,7 @@ def test_each_edit_is_a_job_and_editing_one_rebuilds_only_what_follows(small_pro
 def test_inpaint_keeps_pixels_outside_its_rects(small_project: Path):
     _add_edits(small_project, "        edits:\n          - {op: inpaint, rects: [[0.5, 0.5, 0.5, 0.5]], strength: 1.0, seed: 3}\n")
     report = build(small_project)
-    from comicforge.build.store import Store
+    from comicforge.pipeline.store import Store
 
     store = Store(small_project)
     jobs = {d.job.id: d.job for d in report.decisions}

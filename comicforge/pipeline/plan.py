@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from comicforge.build.keys import canonical_json, job_key, plain
+from comicforge.pipeline.keys import canonical_json, job_key, plain
 
 SCREEN_OPS = {"halftone", "screentone"}  # post steps whose dot grid is laid in page coordinates
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from comicforge.build.keys import Fingerprints, job_key
-from comicforge.build.run import build
-from comicforge.build.store import Store
+from comicforge.pipeline.keys import Fingerprints, job_key
+from comicforge.pipeline.run import build
+from comicforge.pipeline.store import Store
 
 
 def test_key_covers_stage_version_spec_and_inputs():

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from comicforge.build.keys import Fingerprints, stat_signature
-from comicforge.build.plan import Decision, Job, decide, select_jobs
-from comicforge.build.store import Store, copy_atomic
+from comicforge.pipeline.keys import Fingerprints, stat_signature
+from comicforge.pipeline.plan import Decision, Job, decide, select_jobs
+from comicforge.pipeline.store import Store, copy_atomic
 from comicforge.errors import ComicforgeError, Problem
 
 RESOLVED_STATE = "resolved.json"
@@ -83,7 +83,7 @@ def resolved_jobs(project_file: Path, store: Store) -> tuple[list[Job], dict[str
 
 def _resolve(project_file: Path, store: Store) -> tuple[list[Job], dict[str, Any], set[Path]]:
     """Load, validate and resolve the project into keyed jobs (the slow path: imports pydantic, jinja2…)."""
-    from comicforge.build.plan import assign_keys, book_meta, page_jobs
+    from comicforge.pipeline.plan import assign_keys, book_meta, page_jobs
     from comicforge.project.load import load_project
     from comicforge.project.resolve import resolve_book
 
@@ -98,7 +98,7 @@ def _resolve(project_file: Path, store: Store) -> tuple[list[Job], dict[str, Any
 
 def stage_versions(book: Any) -> Any:
     """Each stage's version (engines only for those the book uses)."""
-    from comicforge.build.plan import Versions
+    from comicforge.pipeline.plan import Versions
     from comicforge.compose.page import VERSION as compose_version
     from comicforge.engines.base import engine_version
     from comicforge.post.chain import VERSION as post_version
@@ -181,7 +181,7 @@ class Runner:
 
     def run_job(self, job: Job, retry: bool = True) -> None:
         """Run one job; an unreadable input entry is discarded, rebuilt, and the job retried once."""
-        from comicforge.build import stages
+        from comicforge.pipeline import stages
 
         try:
             stages.STAGES[job.stage](self, job)

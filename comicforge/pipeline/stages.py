@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from PIL import Image, PngImagePlugin
 
 if TYPE_CHECKING:
-    from comicforge.build.plan import Job
-    from comicforge.build.run import Runner
+    from comicforge.pipeline.plan import Job
+    from comicforge.pipeline.run import Runner
 
 
 class BrokenEntry(Exception):

@@ -72,7 +72,7 @@ class Fingerprints:
         """Write the cache atomically (only if something was hashed)."""
         if not self.dirty:
             return
-        from comicforge.build.store import write_atomic
+        from comicforge.pipeline.store import write_atomic
 
         write_atomic(self.cache_file, json.dumps({"version": FINGERPRINT_VERSION, "files": self.entries}).encode())
         self.dirty = False
