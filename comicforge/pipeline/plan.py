@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Collection
 
 from comicforge.pipeline.keys import canonical_json, job_key, plain
 
@@ -172,8 +172,8 @@ def assign_keys(jobs: list[Job]) -> None:
         keys[job.id] = job.key
 
 
-def decide(jobs: list[Job], has_key: Any, previous: dict[str, Any]) -> list[Decision]:
-    """For each job: reuse when its key is stored, else build, with the reason versus the last build."""
+def decide(jobs: list[Job], has_key: Callable[[str], bool], previous: dict[str, Any], damaged: Collection[str] = ()) -> list[Decision]:
+    """For each job: reuse when its key is stored intact, else build, with the reason versus the last build."""
     decisions: list[Decision] = []
     changed: set[str] = set()
     for job in jobs:
@@ -181,7 +181,8 @@ def decide(jobs: list[Job], has_key: Any, previous: dict[str, Any]) -> list[Deci
             decisions.append(Decision(job, False, "up to date"))
             continue
         changed.add(job.id)
-        decisions.append(Decision(job, True, rebuild_reason(job, previous.get(job.id), changed)))
+        reason = "damaged in the store" if job.key in damaged else rebuild_reason(job, previous.get(job.id), changed)
+        decisions.append(Decision(job, True, reason))
     return decisions
 
 
