@@ -94,20 +94,17 @@ def run_refine(job: Job, inputs: Inputs, tools: Tools) -> Result:
 
 def run_finish(job: Job, inputs: Inputs, tools: Tools) -> Result:
     """Resize a generated panel to print size and apply its post chain (screens in page coordinates)."""
-    from pydantic import TypeAdapter
-
     from comicforge.post.chain import PostContext, apply_chain
-    from comicforge.post.steps import PostStep
+    from comicforge.post.steps import parse_chain
 
     spec = job.spec
     raw = inputs.image(0, "panel.png")
     size = tuple(spec["size"])
     image = raw if raw.size == size else raw.resize(size, Image.Resampling.LANCZOS)
-    steps = TypeAdapter(list[PostStep]).validate_python(spec["post"])
-    origin = tuple(spec["origin"]) if spec["origin"] else (0, 0)
-    if steps:
-        image = apply_chain(image, steps, PostContext(dpi=spec["dpi"], origin=origin, color=spec["color"], palettes={k: tuple(v) for k, v in spec["palettes"].items()},
-                                                 icc_profile=(spec.get("icc_profile") or {}).get("path")))
+    origin = tuple(spec["origin"]) if spec["origin"] else (0, 0)  # (0, 0) only for chains that read no position
+    context = PostContext(dpi=spec["dpi"], origin=origin, color=spec["color"], palettes={k: tuple(v) for k, v in spec["palettes"].items()},
+                          icc_profile=(spec.get("icc_profile") or {}).get("path"))
+    image = apply_chain(image, parse_chain(spec["post"]), context)  # an empty chain too: one path to the book's mode
     return Result(lambda folder: save_png(image, folder / "panel.png"))
 
 
