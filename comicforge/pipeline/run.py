@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from comicforge.pipeline.executors import Executor, LocalExecutor
 from comicforge.pipeline.keys import Fingerprints, stat_signature
 from comicforge.pipeline.plan import Decision, Job, decide, select_jobs
 from comicforge.pipeline.store import Store, copy_atomic, write_atomic
@@ -151,12 +152,13 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
     with store.lock():
         store.clean_tmp()
         decisions, meta = _plan(project_file, store, options)
-        runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, tuple(map(tuple, meta.get("runtime", ()))))
+        executor = LocalExecutor(tuple(map(tuple, meta.get("runtime", ()))))
+        runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, executor)
         try:
             runner.run([d.job for d in decisions if d.build])
             outputs = publish(decisions, options.out or project_file.parent / "build", runner)
         finally:
-            runner.close()
+            executor.close()
             if any(d.build for d in decisions) or runner.repaired:
                 _remember_jobs(store, [d.job for d in decisions])
         record_build(store, [d.job.key for d in decisions])
@@ -218,10 +220,8 @@ def _remember_jobs(store: Store, jobs: list[Job]) -> None:
 class Runner:
     """Runs jobs through their stages: resolves each job's inputs to verified entries, then stores its result."""
 
-    def __init__(self, store: Store, jobs: dict[str, Job], progress: bool, runtime: tuple[tuple[str, str], ...] = ()):
-        self.store, self.jobs, self.progress = store, jobs, progress
-        self.runtime = runtime  # engine options outside the keys (memory savers)
-        self.engines: dict[str, Any] = {}
+    def __init__(self, store: Store, jobs: dict[str, Job], progress: bool, executor: Executor):
+        self.store, self.jobs, self.progress, self.executor = store, jobs, progress, executor
         self.checked: set[str] = set()  # keys verified by content (or written) in this build
         self.repaired: list[str] = []
         self.done = self.total = 0
@@ -240,7 +240,7 @@ class Runner:
 
         inputs = stages.Inputs(tuple(self.verified(dep) for dep in job.deps), tuple(self.jobs[dep] for dep in job.deps))
         try:
-            result = stages.STAGES[job.stage](job, inputs, self)
+            result = self.executor.execute(job, inputs)
         except ComicforgeError as error:
             raise ComicforgeError([_for_job(problem, job) for problem in error.problems]) from None
         self.store.discard(job.key)  # a damaged entry of this key would block the publishing rename
@@ -259,17 +259,6 @@ class Runner:
                 self.run_job(job)
             self.checked.add(job.key)
         return self.store.entry(job.key)
-
-    def engine(self, name: str) -> Any:
-        if name not in self.engines:
-            from comicforge.engines.base import create_engine
-
-            self.engines[name] = create_engine(name)
-        return self.engines[name]
-
-    def close(self) -> None:
-        for engine in self.engines.values():
-            engine.close()
 
     def _tick(self, job: Job) -> None:
         self.done += 1
