@@ -126,12 +126,12 @@ def _plan(project_file: Path, store: Store, options: BuildOptions) -> tuple[list
     jobs, meta = resolved_jobs(project_file, store)
     _check_pages(options.pages, meta["page_count"], project_file)
     chosen = select_jobs(jobs, meta, EXPORT_VERSION, options.exports, options.pages, options.proof)
-    manifests = {j.key: store.intact(j.key) for j in chosen}
+    stored = {j.key: store.has(j.key) for j in chosen}
     previous: dict[str, Any] = {}
-    if not all(manifests.values()):
+    if not all(stored.values()):
         previous = store.read_state(JOBS_STATE).get("jobs", {})
-    damaged = {key for key, manifest in manifests.items() if manifest is None and store.entry(key).exists()}
-    return decide(chosen, lambda key: manifests[key] is not None, previous, damaged), meta
+    damaged = {key for key, present in stored.items() if not present and store.entry(key).exists()}
+    return decide(chosen, stored.__getitem__, previous, damaged), meta
 
 
 def _check_pages(pages: set[int] | None, count: int, project_file: Path) -> None:
@@ -163,6 +163,7 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
                 _remember_jobs(store, [d.job for d in decisions])
         record_build(store, [d.job.key for d in decisions])
         warnings = page_warnings(store, decisions)
+        store.save_index()
     for warning in warnings:
         print(f"warning: {warning['message']}", file=sys.stderr)
     if runner.repaired:
@@ -179,8 +180,7 @@ def page_warnings(store: Store, decisions: list[Decision]) -> list[dict[str, Any
     found = []
     for decision in decisions:
         if decision.job.stage == "page":
-            manifest = store.manifest(decision.job.key)
-            found += [{"page": decision.job.spec["number"], "message": text} for text in (manifest.warnings if manifest else ())]
+            found += [{"page": decision.job.spec["number"], "message": text} for text in store.warnings(decision.job.key)]
     return found
 
 
@@ -300,7 +300,7 @@ def _slug(title: str) -> str:
 
 def publish(decisions: list[Decision], out: Path, runner: Runner) -> dict[str, Any]:
     """Refresh the human-facing files in the output folder from verified store entries (copy only what changed)."""
-    store = runner.store
+    store, out = runner.store, out.resolve()
     manifest = store.read_state(OUTPUTS_STATE).get("files", {})
     outputs: dict[str, Any] = {"panels": {}, "pages": []}
     for decision in decisions:
@@ -332,11 +332,11 @@ def _targets(job: Job, out: Path) -> list[tuple[str, Path]]:
 
 def _note_output(outputs: dict[str, Any], job: Job, target: Path) -> None:
     if job.stage == "generate":
-        outputs["panels"][job.label] = str(target.resolve())
+        outputs["panels"][job.label] = str(target)
     elif job.stage == "png":
-        outputs["pages"].append(str(target.resolve()))
+        outputs["pages"].append(str(target))
     else:
-        outputs[job.stage] = str(target.resolve())
+        outputs[job.stage] = str(target)
 
 
 def _stat(path: Path) -> list[int]:

@@ -21,6 +21,7 @@ from comicforge.pipeline.keys import file_digest
 STORE_DIR = ".comicforge"
 STORE_LAYOUT = 2  # 2: every entry carries a manifest (sha256 and size of its files, warnings)
 MANIFEST = "manifest.json"
+INDEX_STATE = "index.json"  # per entry: each file's (name, size, mtime) when last found intact, and its warnings
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -119,6 +120,8 @@ class Store:
         self.root = project_root / STORE_DIR
         self.objects = self.root / "objects"
         self.tmp = self.root / "tmp"
+        self._index: dict[str, list[Any]] | None = None
+        self._index_dirty = False
 
     def entry(self, key: str) -> Path:
         """Where the entry of a key lives (it may not exist)."""
@@ -132,34 +135,71 @@ class Store:
         except OSError:
             return None
 
-    def intact(self, key: str) -> Manifest | None:
-        """The manifest of a complete entry whose files all have their recorded size (the cheap check); else None."""
-        manifest = self.manifest(key)
-        if manifest is None:
-            return None
+    def _entries(self) -> dict[str, list[Any]]:
+        """The index of entries found intact before (a disposable cache: the manifests stay authoritative)."""
+        if self._index is None:
+            self._index = self.read_state(INDEX_STATE).get("entries", {})
+        return self._index
+
+    def _file_stats(self, key: str, names: Any) -> list[list[Any]] | None:
+        """[name, size, mtime] of each named file of an entry; None when one is missing."""
         folder = os.path.join(self.objects, key[:2], key)
-        for name, (size, _) in manifest.files.items():
+        stats = []
+        for name in names:
             try:
-                if os.stat(os.path.join(folder, name)).st_size != size:
-                    return None
+                stat = os.stat(os.path.join(folder, name))
             except OSError:
                 return None
-        return manifest
+            stats.append([name, stat.st_size, stat.st_mtime_ns])
+        return stats
 
     def has(self, key: str) -> bool:
-        """Whether a complete entry with files of their recorded sizes exists."""
-        return self.intact(key) is not None
+        """Whether a complete entry exists whose files all have their recorded size (the cheap check, every build).
+
+        Files whose size and mtime match the index are trusted without reading the manifest, so a no-op build
+        is one state file and a stat per file; anything else is checked against the entry's own manifest.
+        """
+        cached = self._entries().get(key)
+        if cached and self._file_stats(key, (name for name, _, _ in cached[0])) == cached[0]:
+            return True
+        manifest = self.manifest(key)
+        stats = self._file_stats(key, manifest.files) if manifest else None
+        if manifest is None or stats is None or any(size != manifest.files[name][0] for name, size, _ in stats):
+            self._forget(key)
+            return False
+        self._entries()[key] = [stats, list(manifest.warnings)]
+        self._index_dirty = True
+        return True
+
+    def warnings(self, key: str) -> tuple[str, ...]:
+        """The warnings a stage stored with its entry."""
+        cached = self._entries().get(key)
+        if cached:
+            return tuple(cached[1])
+        manifest = self.manifest(key)
+        return manifest.warnings if manifest else ()
 
     def verify(self, key: str) -> bool:
         """Whether an entry is complete and every file still hashes to what was recorded (the full check)."""
-        manifest = self.intact(key)
+        manifest = self.manifest(key)
         if manifest is None:
             return False
         folder = self.entry(key)
         try:
-            return all(file_digest(folder / name) == digest for name, (_, digest) in manifest.files.items())
+            return all((folder / name).stat().st_size == size and file_digest(folder / name) == digest
+                       for name, (size, digest) in manifest.files.items())
         except OSError:
             return False
+
+    def _forget(self, key: str) -> None:
+        if self._entries().pop(key, None) is not None:
+            self._index_dirty = True
+
+    def save_index(self) -> None:
+        """Write the index if this process changed it (call while holding the lock)."""
+        if self._index_dirty and self._index is not None:
+            self.write_state(INDEX_STATE, {"entries": self._index})
+            self._index_dirty = False
 
     def put(self, key: str, write: Callable[[Path], None], warnings: tuple[str, ...] = ()) -> Path:
         """Run `write(folder)` into a private temp folder, seal it with its manifest, then publish it under the key."""
@@ -177,6 +217,7 @@ class Store:
                     raise
                 shutil.rmtree(work, ignore_errors=True)  # another build published the same key first
             _fsync_dir(final.parent)
+            self._forget(key)  # indexed again when next found intact
             return final
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
@@ -184,6 +225,7 @@ class Store:
 
     def discard(self, key: str) -> None:
         """Drop an entry (found broken, or no longer reached), so it is rebuilt rather than trusted."""
+        self._forget(key)
         shutil.rmtree(self.entry(key), ignore_errors=True)
 
     def keys(self) -> Iterator[str]:

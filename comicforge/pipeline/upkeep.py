@@ -29,6 +29,7 @@ def verify_store(project_file: Path, repair: bool = False) -> VerifyReport:
                 report.broken.append(key)
                 if repair:
                     store.discard(key)
+        store.save_index()
     return report
 
 
@@ -70,6 +71,7 @@ def collect_garbage(project_file: Path, keep: int = 1, dry_run: bool = False) ->
                 store.discard(key)
         if not dry_run:
             store.clean_tmp()
+            store.save_index()
     return report
 
 
