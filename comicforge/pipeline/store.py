@@ -171,6 +171,11 @@ class Store:
         self._index_dirty = True
         return True
 
+    def _remember(self, key: str) -> None:
+        """Index an entry just published (as it is on disk, whichever build wrote it)."""
+        self._forget(key)
+        self.has(key)
+
     def warnings(self, key: str) -> tuple[str, ...]:
         """The warnings a stage stored with its entry."""
         cached = self._entries().get(key)
@@ -217,7 +222,7 @@ class Store:
                     raise
                 shutil.rmtree(work, ignore_errors=True)  # another build published the same key first
             _fsync_dir(final.parent)
-            self._forget(key)  # indexed again when next found intact
+            self._remember(key)
             return final
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)

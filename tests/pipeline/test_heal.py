@@ -157,3 +157,18 @@ def test_killed_builds_lose_nothing(demo_project: Path, tmp_path: Path):
     build(demo_project)
     assert _outputs(demo_project) == _outputs(reference)
     assert run_cli("store", "verify", str(demo_project)).returncode == 0
+
+
+def test_the_index_is_a_disposable_cache(small_project: Path):
+    first = build(small_project)
+    index = small_project / ".comicforge" / "index.json"
+    assert index.is_file()
+    index.write_text("{not json")
+    assert build(small_project).to_json()["jobs"]["built"] == 0
+    job = next(d.job for d in first.decisions if d.job.id == "finish:p2.1")
+    panel = Store(small_project).entry(job.key) / "panel.png"
+    stat = panel.stat()
+    panel.write_bytes(panel.read_bytes()[:-10])
+    os.utime(panel, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same mtime as indexed: the size still tells
+    report = build(small_project)
+    assert [d.job.id for d in report.decisions if d.build] == ["finish:p2.1"]
