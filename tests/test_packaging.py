@@ -75,7 +75,7 @@ def test_sdist_holds_every_package_file(dists: tuple[Path, Path]):
     expected = _package_files(python=False) | _package_files(python=True)
     assert {"comicforge/templates/styles/comic-action.yaml", "comicforge/templates/projects/comic/comic.yaml"} <= expected
     assert not expected - names, sorted(expected - names)
-    assert {"pyproject.toml", "README.md", "PKG-INFO"} <= names
+    assert {"pyproject.toml", "README.md", "PKG-INFO", "LICENSE"} <= names
 
 
 def test_wheel_holds_exactly_the_package(dists: tuple[Path, Path]):
@@ -90,6 +90,7 @@ def test_wheel_holds_exactly_the_package(dists: tuple[Path, Path]):
     assert {name for name in package if not name.endswith(".py")} == _package_files(python=False)
     assert {name for name in package if name.endswith(".py")} == _package_files(python=True)
     assert f"Name: {DISTRIBUTION}\n" in metadata and "License-Expression: Apache-2.0\n" in metadata
+    assert "License-File: LICENSE\n" in metadata and f"{info}/licenses/LICENSE" in names
     assert "comicforge = comicforge.cli:main" in entry_points
 
 
