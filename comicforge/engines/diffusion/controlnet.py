@@ -12,14 +12,9 @@ from typing import Mapping
 
 import torch
 
-from comicforge.engines.diffusion.controlnet_detect import (  # noqa: F401  (re-exported)
-    ControlNetInfo,
-    check_controlnet_fits,
-    detect_controlnet,
-    without_prefix,
-)
 from comicforge.engines.diffusion.models import converted, materialise, read_state_dict, unet_config
 from comicforge.errors import EngineError
+from comicforge.weights.controlnet import ControlNetInfo, without_prefix
 
 
 def load_controlnet(info: ControlNetInfo, dtype: torch.dtype):

@@ -23,8 +23,7 @@ from PIL import Image  # noqa: E402
 from comicforge.control.images import control_image  # noqa: E402
 from comicforge.engines.base import AdapterRef, ControlInput, FileRef, GenerateRequest, RefineStep  # noqa: E402
 from comicforge.engines.diffusion import VERSION  # noqa: E402
-from comicforge.engines.diffusion.controlnet import check_controlnet_fits, detect_controlnet, load_controlnet  # noqa: E402
-from comicforge.engines.diffusion.detect import ModelInfo, detect_model  # noqa: E402
+from comicforge.engines.diffusion.controlnet import load_controlnet  # noqa: E402
 from comicforge.engines.diffusion.embeddings import load_embedding  # noqa: E402
 from comicforge.engines.diffusion.ip_adapter import load_ip_adapter, reference_scale  # noqa: E402
 from comicforge.engines.diffusion.lora import load_lora_state  # noqa: E402
@@ -50,6 +49,8 @@ from comicforge.engines.diffusion.prompts import (  # noqa: E402
 )
 from comicforge.engines.diffusion.schedulers import base_scheduler_config, make_scheduler, sampler_spec  # noqa: E402
 from comicforge.errors import EngineError  # noqa: E402
+from comicforge.weights.checkpoint import ModelInfo, detect_model  # noqa: E402
+from comicforge.weights.controlnet import check_controlnet_fits, detect_controlnet  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

@@ -17,7 +17,8 @@ os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
 import torch  # noqa: E402
 
-from comicforge.engines.diffusion.detect import (  # noqa: E402
+from comicforge.errors import EngineError  # noqa: E402
+from comicforge.weights.checkpoint import (  # noqa: E402
     SD1_CLIP,
     SD2_CLIP,
     SDXL_CLIP_G,
@@ -27,7 +28,6 @@ from comicforge.engines.diffusion.detect import (  # noqa: E402
     family_from_shapes,
     load_pickled_state_dict,
 )
-from comicforge.errors import EngineError  # noqa: E402
 
 TOKENIZER_DIR = Path(__file__).resolve().parents[2] / "data" / "diffusion" / "tokenizer"
 VAE_SCALE = {"sdxl": 0.13025}

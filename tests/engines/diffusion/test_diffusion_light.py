@@ -8,8 +8,8 @@ import diffusion_tiny as tiny
 
 def test_light_modules_do_not_import_torch():
     code = (
-        "import sys; import comicforge.engines.diffusion, comicforge.engines.diffusion.detect, "
-        "comicforge.engines.diffusion.locate, comicforge.engines.diffusion.lora, "
+        "import sys; import comicforge.engines.diffusion, comicforge.weights.checkpoint, comicforge.weights.controlnet, "
+        "comicforge.weights.locate, comicforge.weights.lora, comicforge.engines.diffusion.lora, "
         "comicforge.engines.diffusion.prompts, comicforge.engines.diffusion.metadata, "
         "comicforge.engines.diffusion.schedulers; "
         "bad = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]; print(bad); assert not bad"
@@ -29,7 +29,7 @@ def test_full_size_sd15_key_set_loads_and_generates(tmp_path, make_request):
     """Exactly the SD 1.5 key set and shapes of reference/sd15_keys.tsv, random weights (fp16 on disk)."""
     import numpy as np
 
-    from comicforge.engines.diffusion.detect import detect_model
+    from comicforge.weights.checkpoint import detect_model
     from comicforge.engines.diffusion.engine import DiffusionEngine
 
     rows = [r for r in tiny.reference_keys("sd15_keys.tsv")]

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from comicforge.engines.diffusion.detect import ModelInfo, load_pickled_state_dict, read_safetensors_header
 from comicforge.errors import EngineError
+from comicforge.weights.checkpoint import ModelInfo, load_pickled_state_dict
+from comicforge.weights.header import read_safetensors_header
 
 LDM_PREFIX = "control_model."
 FAMILY_NAMES = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL"}
