@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from comicforge.control.raster import ellipse_polygon, fill_circle, fill_convex_polygon, thick_line
-from comicforge.engines.base import PlacedPose, Point
+from comicforge.spec.poses import PlacedPose, Point
 
 Region = tuple[float, float, float, float]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from functools import lru_cache
 from pathlib import Path
@@ -10,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from comicforge.engines.base import GenerateRequest, PlacedPose, Point, RefineStep
+from comicforge.control.masks import repaint_mask
+from comicforge.spec.poses import PlacedPose, Point
+from comicforge.spec.requests import GenerateRequest, RefineStep, step_request
 
 VERSION = "draft-1"
 DEFAULT_FIGURE_COLOURS = ("#3b6ea5", "#c0504d", "#6a9b4e", "#8064a2", "#d08b2c")
@@ -169,26 +170,6 @@ class DraftEngine:
 
     def close(self) -> None:
         """Nothing resident."""
-
-
-def step_request(request: GenerateRequest, step: RefineStep, size: tuple[int, int]) -> GenerateRequest:
-    """The panel's request with the step's prompt, seed and size."""
-    return dataclasses.replace(
-        request, prompt=step.prompt if step.prompt is not None else request.prompt,
-        seed=step.seed if step.seed is not None else request.seed, width=size[0], height=size[1],
-    )
-
-
-def repaint_mask(step: RefineStep, size: tuple[int, int]) -> Image.Image:
-    """The inpaint mask at an image's size: the step's mask file and/or rectangles; white = repaint."""
-    mask = Image.new("L", size, 0)
-    if step.mask is not None:
-        with Image.open(step.mask.path) as drawn:
-            mask = drawn.convert("L").resize(size, Image.Resampling.NEAREST).point(lambda v: 255 if v >= 128 else 0)
-    draw = ImageDraw.Draw(mask)
-    for x, y, w, h in step.rects:
-        draw.rectangle([x * size[0], y * size[1], (x + w) * size[0] - 1, (y + h) * size[1] - 1], fill=255)
-    return mask
 
 
 def _outpaint(engine: DraftEngine, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:

@@ -100,7 +100,7 @@ def stage_versions(book: Any) -> Any:
     """Each stage's version (engines only for those the book uses)."""
     from comicforge.pipeline.plan import Versions
     from comicforge.compose.page import VERSION as compose_version
-    from comicforge.engines.base import engine_version
+    from comicforge.engines.registry import engine_version
     from comicforge.post.chain import VERSION as post_version
 
     engines = {name: engine_version(name) for name in {p.engine for p in book.panels}}
@@ -204,7 +204,7 @@ class Runner:
 
     def engine(self, name: str) -> Any:
         if name not in self.engines:
-            from comicforge.engines.base import create_engine
+            from comicforge.engines.registry import create_engine
 
             self.engines[name] = create_engine(name)
         return self.engines[name]

@@ -56,7 +56,7 @@ def run_generate(runner: Runner, job: Job) -> None:
 
 def _request(runner: Runner, job: Job) -> Any:
     """A job's engine request plus the build's run-time options (memory savers, outside the key)."""
-    from comicforge.engines.base import request_from_json
+    from comicforge.spec.codec import request_from_json
 
     request = request_from_json(job.spec)
     if not runner.runtime or job.spec["engine"] != "diffusion":
@@ -66,7 +66,7 @@ def _request(runner: Runner, job: Job) -> Any:
 
 def run_refine(runner: Runner, job: Job) -> None:
     """One editing step (img2img, inpaint, outpaint, upscale) on the previous step's image."""
-    from comicforge.engines.base import refine_step_from_json
+    from comicforge.spec.codec import refine_step_from_json
 
     previous = _open_image(runner, job.deps[0], "panel.png")
     step = refine_step_from_json(job.spec["step"])

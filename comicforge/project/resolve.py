@@ -15,7 +15,6 @@ from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from comicforge.control import pose as poses
-from comicforge.engines.base import AdapterRef, CharacterLook, ControlInput, FileRef, GenerateRequest, PlacedPose, RefineStep
 from comicforge.errors import Problem, ProjectError
 from comicforge.layout.formats import TRIM_PRESETS
 from comicforge.layout.panels import Rect, count_cells, expand_template, extend_to_bleed, layout_cells, mirror
@@ -24,6 +23,9 @@ from comicforge.letter.fonts import DEFAULT_FONT, SFX_FONT, emphasis_fonts, find
 from comicforge.project.load import LoadedProject, Loc
 from comicforge.project.schema import Balloon, Character, Format, Margins, Page, Panel, Project
 from comicforge.project.specs import BalloonSpec, BookSpec, PageSpec, PanelSpec, SfxSpec
+from comicforge.spec.files import AdapterRef, FileRef
+from comicforge.spec.poses import PlacedPose
+from comicforge.spec.requests import CharacterLook, ControlInput, GenerateRequest, RefineStep
 from comicforge.spec.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
 
 Fingerprint = Callable[[Path], str]

@@ -21,7 +21,6 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from comicforge.control.images import control_image  # noqa: E402
-from comicforge.engines.base import AdapterRef, ControlInput, FileRef, GenerateRequest, RefineStep  # noqa: E402
 from comicforge.engines.diffusion import VERSION  # noqa: E402
 from comicforge.engines.diffusion.controlnet import load_controlnet  # noqa: E402
 from comicforge.engines.diffusion.embeddings import load_embedding  # noqa: E402
@@ -38,7 +37,6 @@ from comicforge.engines.diffusion.refine import (  # noqa: E402
     padded_to_grid,
     read_image,
 )
-from comicforge.engines.draft import step_request as step_request  # noqa: E402
 from comicforge.engines.diffusion.prompts import (  # noqa: E402
     Chunk,
     TextEncoderSide,
@@ -49,6 +47,8 @@ from comicforge.engines.diffusion.prompts import (  # noqa: E402
 )
 from comicforge.engines.diffusion.schedulers import base_scheduler_config, make_scheduler, sampler_spec  # noqa: E402
 from comicforge.errors import EngineError  # noqa: E402
+from comicforge.spec.files import AdapterRef, FileRef  # noqa: E402
+from comicforge.spec.requests import ControlInput, GenerateRequest, RefineStep, step_request  # noqa: E402
 from comicforge.weights.checkpoint import ModelInfo, detect_model  # noqa: E402
 from comicforge.weights.controlnet import check_controlnet_fits, detect_controlnet  # noqa: E402
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import diffusion_tiny as tiny
-from comicforge.engines.base import AdapterRef, FileRef
+from comicforge.spec.files import AdapterRef, FileRef
 from comicforge.weights.checkpoint import detect_model
 from comicforge.weights.lora import check_lora
 from comicforge.errors import EngineError

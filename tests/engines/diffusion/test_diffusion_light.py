@@ -18,7 +18,7 @@ def test_light_modules_do_not_import_torch():
 
 
 def test_create_engine_by_name():
-    from comicforge.engines.base import create_engine
+    from comicforge.engines.registry import create_engine
 
     eng = create_engine("diffusion")
     assert eng.name == "diffusion" and eng.version.startswith("diffusion-")
@@ -43,7 +43,8 @@ def test_full_size_sd15_key_set_loads_and_generates(tmp_path, make_request):
 
 
 def test_panel_order_groups_model_and_loras():
-    from comicforge.engines.base import AdapterRef, FileRef, GenerateRequest
+    from comicforge.spec.files import AdapterRef, FileRef
+    from comicforge.spec.requests import GenerateRequest
     from comicforge.engines.diffusion.grouping import panel_order_key
 
     a, b = FileRef("/m/a.safetensors", "A"), FileRef("/m/b.safetensors", "B")
