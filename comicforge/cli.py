@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from comicforge.errors import ComicforgeError
 
@@ -135,10 +136,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_control(args: argparse.Namespace) -> int:
-    from comicforge.pipeline.keys import Fingerprints
-    from comicforge.pipeline.store import Store
     from comicforge.control.images import control_images
     from comicforge.errors import Problem
+    from comicforge.pipeline.keys import Fingerprints
+    from comicforge.pipeline.store import Store
     from comicforge.project.files import find_project_file
     from comicforge.project.load import load_project
     from comicforge.project.resolve import resolve_book

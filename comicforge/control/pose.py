@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -89,7 +89,7 @@ PRESET_NAMES: tuple[str, ...] = tuple(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def preset_pose(name: str) -> PlacedPose:
     """A shipped pose by name ('arms crossed' and 'arms_crossed' also work), in its own square frame."""
     key = name.strip().lower().replace("_", "-").replace(" ", "-")

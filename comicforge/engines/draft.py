@@ -31,7 +31,7 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[in
 
 @lru_cache(maxsize=8)
 def _label_font(size: int) -> ImageFont.FreeTypeFont:
-    from comicforge.letter.fonts import DEFAULT_FONT, BUILTIN_FONTS, builtin_font_dir
+    from comicforge.letter.fonts import BUILTIN_FONTS, DEFAULT_FONT, builtin_font_dir
 
     return ImageFont.truetype(str(builtin_font_dir() / BUILTIN_FONTS[DEFAULT_FONT]), size)
 
@@ -151,7 +151,10 @@ class DraftEngine:
             colour = colours.get(pose.who or "", default)
             _figure(draw, _zoom(pose, request.shot), colour, canvas.size, zoom)
         _label(draw, request)
-        canvas.info["parameters"] = f"{request.prompt}\nNegative prompt: {request.negative}\nSteps: 0, Sampler: draft, Seed: {request.seed}, Size: {request.width}x{request.height}, Model: comicforge-draft"
+        canvas.info["parameters"] = (
+            f"{request.prompt}\nNegative prompt: {request.negative}\n"
+            f"Steps: 0, Sampler: draft, Seed: {request.seed}, Size: {request.width}x{request.height}, Model: comicforge-draft"
+        )
         return canvas
 
     def refine(self, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:

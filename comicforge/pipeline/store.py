@@ -9,9 +9,10 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 STORE_DIR = ".comicforge"
 STORE_LAYOUT = 1

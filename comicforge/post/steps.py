@@ -7,7 +7,8 @@ Lengths (`sigma`, `weight`) are in points (1/72 inch), so a chain prints the sam
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from itertools import pairwise
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -239,7 +240,7 @@ class CurvesStep(StepModel):
             settle(range_problem(level_in, f"curves.points[{index}] input", 0, 255), value)
             settle(range_problem(level_out, f"curves.points[{index}] output", 0, 255), value)
         inputs = [point[0] for point in value]
-        if any(b <= a for a, b in zip(inputs, inputs[1:])):
+        if any(b <= a for a, b in pairwise(inputs)):
             settle("curves.points: inputs must increase strictly from one point to the next", value)
         return value
 
@@ -260,16 +261,7 @@ class CmykStep(StepModel):
 
 
 PostStep = Annotated[
-    Union[
-        HalftoneStep,
-        ScreentoneStep,
-        InkStep,
-        FlatsStep,
-        GrayscaleStep,
-        LevelsStep,
-        CurvesStep,
-        CmykStep,
-    ],
+    HalftoneStep | ScreentoneStep | InkStep | FlatsStep | GrayscaleStep | LevelsStep | CurvesStep | CmykStep,
     Field(discriminator="op"),
 ]
 

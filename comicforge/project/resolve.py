@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from jinja2 import StrictUndefined, TemplateError, meta
@@ -344,8 +345,8 @@ def _missing_diffusion_packages() -> tuple[str, ...]:
 
 def _detect(r: Resolver, path: Path, name: str, where: Loc) -> Any:
     """The checkpoint's family and native size (header only); an unusable file is a located problem."""
-    from comicforge.weights.checkpoint import detect_model
     from comicforge.errors import EngineError
+    from comicforge.weights.checkpoint import detect_model
 
     try:
         return detect_model(path)
@@ -361,8 +362,8 @@ def _engine_message(error: Exception, path: Path, name: str) -> str:
 
 def _check_lora(r: Resolver, ref: FileRef, name: str, model_info: Any, where: Loc) -> None:
     """LoRA/model compatibility from the LoRA's header (family, LyCORIS, keys that match nothing)."""
-    from comicforge.weights.lora import check_lora
     from comicforge.errors import EngineError
+    from comicforge.weights.lora import check_lora
 
     if (ref.path, str(model_info.path)) in r.checked_loras:
         return
@@ -689,8 +690,8 @@ def _controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedPose, 
 
 def _check_controlnet(r: Resolver, ref: FileRef, name: str, model_info: Any, where: Loc) -> None:
     """A ControlNet must be for the base model's family (checked from its header, once per pair)."""
-    from comicforge.weights.controlnet import check_controlnet_fits, detect_controlnet
     from comicforge.errors import EngineError
+    from comicforge.weights.controlnet import check_controlnet_fits, detect_controlnet
 
     if (ref.path, str(model_info.path)) in r.checked_loras:
         return
@@ -769,6 +770,7 @@ def _mask(r: Resolver, name: str, aspect: float, loc: Loc) -> FileRef | None:
         r.fail(loc, f"{name}: cannot read mask image ({error})")
         return None
     if abs((width / height) / aspect - 1) > 0.02:
-        r.fail(loc, f"{name}: mask is {width}x{height} (aspect {width / height:.3f}) but the panel's aspect is {aspect:.3f}; draw the mask at the panel's proportions")
+        r.fail(loc, f"{name}: mask is {width}x{height} (aspect {width / height:.3f}) but the panel's aspect is {aspect:.3f}; "
+                    "draw the mask at the panel's proportions")
         return None
     return ref

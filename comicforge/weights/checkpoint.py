@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from comicforge.errors import EngineError
 from comicforge.weights.header import read_safetensors_header, read_small_tensor

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from comicforge.errors import EngineError
 from comicforge.weights.checkpoint import ModelInfo, load_pickled_state_dict

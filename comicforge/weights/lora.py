@@ -84,9 +84,9 @@ def check_lora_keys(path: Path, keys: dict[str, tuple[int, ...]], model_info: Mo
 
 def _check_family(path: Path, keys: dict[str, tuple[int, ...]], model_info: ModelInfo) -> None:
     width = lora_width(keys)
-    sdxl_lora = any(k.startswith(("lora_te1_", "lora_te2_", "text_encoder_2.")) for k in keys) or any(
+    sdxl_lora = any(k.startswith(("lora_te1_", "lora_te2_", "text_encoder_2.")) for k in keys) or (any(
         re.match(r"lora_unet_(input_blocks|output_blocks|middle_block)_", k) for k in keys
-    ) and width != 768
+    ) and width != 768)
     model_family = FAMILY_BY_WIDTH.get(model_info.context_dim, f"a model with cross-attention width {model_info.context_dim}")
     if width and width != model_info.context_dim:
         lora_family = FAMILY_BY_WIDTH.get(width, f"a model with cross-attention width {width}")

@@ -8,7 +8,7 @@ attention projections; else SD 1.x) and checked against the base model before an
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 
