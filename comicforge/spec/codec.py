@@ -1,48 +1,46 @@
-"""Specs to and from their JSON form (as stored in job specs and handed to engines)."""
+"""Specs to and from their JSON form, through one pydantic TypeAdapter per spec type (built on first use).
+
+The JSON form is the one job keys hash (dataclasses as objects, tuples as arrays); decoding validates it and
+rebuilds the frozen values, so no spec type needs a hand-written decoder. pydantic is imported only when a spec
+is first encoded or decoded, never on the no-op rebuild path.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from comicforge.spec.files import AdapterRef, FileRef
-from comicforge.spec.poses import PlacedPose, Point
-from comicforge.spec.requests import CharacterLook, ControlInput, GenerateRequest, RefineStep
+from comicforge.spec.requests import GenerateRequest, RefineStep
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+T = TypeVar("T")
 
 
-def _file(value: dict[str, Any] | None) -> FileRef | None:
-    return FileRef(**value) if value else None
+@cache
+def _adapter(kind: type[T]) -> TypeAdapter[T]:
+    """The TypeAdapter of one spec type (pydantic imported here, once)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(kind)
 
 
-def _points(values: Any) -> tuple[Point, ...]:
-    return tuple(None if p is None else (float(p[0]), float(p[1])) for p in values or ())
+def decode(kind: type[T], data: Any) -> T:
+    """A spec value of `kind` from its JSON form; fields it does not have are ignored."""
+    return _adapter(kind).validate_python(data)
+
+
+def encode(value: Any) -> Any:
+    """A spec value's JSON form: dicts, lists and scalars."""
+    return _adapter(type(value)).dump_python(value, mode="json")
 
 
 def request_from_json(data: dict[str, Any]) -> GenerateRequest:
-    """Rebuild a request from its JSON form (as stored in job specs)."""
-    fields = {k: v for k, v in data.items() if k in GenerateRequest.__dataclass_fields__}
-    fields["model"] = _file(fields.get("model"))
-    fields["loras"] = tuple(AdapterRef(FileRef(**a["file"]), a["weight"]) for a in fields.get("loras", ()))
-    fields["embeddings"] = tuple(FileRef(**e) for e in fields.get("embeddings", ()))
-    fields["characters"] = tuple(CharacterLook(c["name"], tuple(c["palette"])) for c in fields.get("characters", ()))
-    fields["poses"] = tuple(
-        PlacedPose(_points(p["body"]), p.get("who"), _points(p.get("left_hand")), _points(p.get("right_hand")), _points(p.get("face")))
-        for p in fields.get("poses", ())
-    )
-    fields["controls"] = tuple(
-        ControlInput(c["kind"], _file(c.get("model")), c["weight"], c["start"], c["end"], _file(c.get("source")))
-        for c in fields.get("controls", ())
-    )
-    fields["references"] = tuple(AdapterRef(FileRef(**a["file"]), a["weight"]) for a in fields.get("references", ()))
-    fields["ip_adapter"] = _file(fields.get("ip_adapter"))
-    fields["options"] = tuple(tuple(o) for o in fields.get("options", ()))
-    return GenerateRequest(**fields)
+    """Rebuild a request from its JSON form (a generate job's spec: request fields plus the job's own)."""
+    return decode(GenerateRequest, data)
 
 
 def refine_step_from_json(data: dict[str, Any]) -> RefineStep:
     """Rebuild a refine step from its JSON form."""
-    fields = {k: v for k, v in data.items() if k in RefineStep.__dataclass_fields__}
-    for name in ("init", "mask", "model"):
-        fields[name] = _file(fields.get(name))
-    fields["rects"] = tuple(tuple(r) for r in fields.get("rects", ()))
-    fields["extend"] = tuple(fields.get("extend", (0.0, 0.0, 0.0, 0.0)))
-    return RefineStep(**fields)
+    return decode(RefineStep, data)
