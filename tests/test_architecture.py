@@ -35,3 +35,9 @@ def test_import_contracts_hold() -> None:
 def test_ruff_finds_nothing_in_the_package() -> None:
     result = _run(_tool("ruff"), "check", "--no-cache", "comicforge")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_mypy_finds_nothing_in_the_typed_packages() -> None:
+    result = _run(_tool("mypy"), "--cache-dir", "/dev/null")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -7,7 +7,6 @@ is first encoded or decoded, never on the no-op rebuild path.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from comicforge.spec.requests import GenerateRequest, RefineStep
@@ -16,14 +15,17 @@ if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
 T = TypeVar("T")
+_ADAPTERS: dict[Any, Any] = {}  # spec type → its TypeAdapter
 
 
-@cache
 def _adapter(kind: type[T]) -> TypeAdapter[T]:
-    """The TypeAdapter of one spec type (pydantic imported here, once)."""
-    from pydantic import TypeAdapter
+    """The TypeAdapter of one spec type, built on first use (pydantic imported here, once)."""
+    if kind not in _ADAPTERS:
+        from pydantic import TypeAdapter
 
-    return TypeAdapter(kind)
+        _ADAPTERS[kind] = TypeAdapter(kind)
+    adapter: TypeAdapter[T] = _ADAPTERS[kind]
+    return adapter
 
 
 def decode(kind: type[T], data: Any) -> T:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from comicforge.errors import EngineError
 from comicforge.weights.header import read_safetensors_header, read_small_tensor
@@ -136,7 +137,7 @@ def detect_model(path: Path) -> ModelInfo:
     return ModelInfo(path, fmt, family, NATIVE_SIZE[family], prediction, context_dim(shapes))
 
 
-def load_pickled_state_dict(path: Path) -> dict:
+def load_pickled_state_dict(path: Path) -> dict[str, Any]:
     """A `.ckpt` state dict through `torch.load(weights_only=True)` only; never arbitrary unpickling."""
     from comicforge.weights.tensors import read_weights
 

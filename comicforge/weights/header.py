@@ -6,8 +6,12 @@ import json
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from comicforge.errors import EngineError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ def read_safetensors_header(path: Path) -> tuple[dict[str, TensorEntry], dict[st
     return entries, {str(k): str(v) for k, v in meta.items()}
 
 
-def read_small_tensor(path: Path, entry: TensorEntry):
+def read_small_tensor(path: Path, entry: TensorEntry) -> np.ndarray | None:
     """Read one tensor with numpy (float dtypes only); used for cheap heuristics."""
     import numpy as np
 
