@@ -70,9 +70,10 @@ def main() -> None:
 
     import diffusers
 
-    from comicforge.engines.base import FileRef, GenerateRequest
     from comicforge.engines.diffusion.engine import DiffusionEngine
     from comicforge.engines.diffusion.schedulers import make_scheduler
+    from comicforge.spec.files import FileRef
+    from comicforge.spec.requests import GenerateRequest
 
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(tmp) / "random-sd15.safetensors"

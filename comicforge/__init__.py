@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["BuildOptions", "BuildReport", "ComicforgeError", "ProjectError", "Problem", "build", "load_project", "__version__"]
+__all__ = ["BuildOptions", "BuildReport", "ComicforgeError", "Problem", "ProjectError", "__version__", "build", "load_project"]
 
 if TYPE_CHECKING:
-    from comicforge.pipeline.run import BuildOptions, BuildReport, build
     from comicforge.errors import ComicforgeError, Problem, ProjectError
+    from comicforge.pipeline.run import BuildOptions, BuildReport, build
     from comicforge.project.load import load_project
 
 _LAZY = {

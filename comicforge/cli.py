@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from comicforge.errors import ComicforgeError
 
@@ -152,10 +153,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_control(args: argparse.Namespace) -> int:
-    from comicforge.pipeline.keys import Fingerprints
-    from comicforge.pipeline.store import Store
     from comicforge.control.images import control_images
     from comicforge.errors import Problem
+    from comicforge.pipeline.keys import Fingerprints
+    from comicforge.pipeline.store import Store
     from comicforge.project.files import find_project_file
     from comicforge.project.load import load_project
     from comicforge.project.resolve import resolve_book
@@ -197,7 +198,8 @@ def cmd_store(args: argparse.Namespace) -> int:
     report = verify_store(find_project_file(args.project), repair=args.repair)
     for key in report.broken:
         print(f"broken: {key}" + (" (dropped)" if report.repaired else ""))
-    print(f"{report.checked} entries checked, {len(report.broken)} broken" + (", dropped: the next build rebuilds them" if report.broken and report.repaired else ""))
+    dropped = ", dropped: the next build rebuilds them" if report.broken and report.repaired else ""
+    print(f"{report.checked} entries checked, {len(report.broken)} broken" + dropped)
     return 1 if report.broken and not report.repaired else 0
 
 

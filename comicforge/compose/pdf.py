@@ -368,5 +368,5 @@ def write_spreads(pages: list[PdfPage], target: Path, settings: PrintSettings) -
             sheet.Contents = out.make_stream("\n".join(drawing).encode())
             sheet.BleedBox = pikepdf.Array([0, 0, 2 * trim + 2 * b, height])
             sheet.TrimBox = pikepdf.Array([b, b, b + 2 * trim, height - b])
-        out.docinfo.update({k: v for k, v in book.docinfo.items()})
+        out.docinfo.update(dict(book.docinfo.items()))
         out.save(target, deterministic_id=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
@@ -55,7 +56,7 @@ def _outline(draw: ImageDraw.ImageDraw, ring: list[Point], colour: Any, width: i
         return
     on, off = dash[0] * scale, dash[1] * scale
     travelled = 0.0
-    for a, b in zip(ring, ring[1:]):
+    for a, b in pairwise(ring):
         if travelled % (on + off) < on:
             draw.line([a, b], fill=colour, width=width)
         travelled += math.dist(a, b)

@@ -17,8 +17,8 @@ from PIL import Image, ImageOps
 
 from comicforge.control.lineart import LineartError, check_has_lines, grey_on_white, load_sketch, sketch_to_control, xdog_lines
 from comicforge.control.pose import render_openpose
-from comicforge.engines.base import ControlInput, GenerateRequest
 from comicforge.errors import EngineError
+from comicforge.spec.requests import ControlInput, GenerateRequest
 
 CONTROL_KINDS = ("openpose", "lineart")
 PAPER_LUMINANCE = 0.8  # a pixel at least this bright (0..1) is paper

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from comicforge.control.raster import ellipse_polygon, fill_circle, fill_convex_polygon, thick_line
-from comicforge.engines.base import PlacedPose, Point
+from comicforge.spec.poses import PlacedPose, Point
 
 Region = tuple[float, float, float, float]
 
@@ -89,7 +89,7 @@ PRESET_NAMES: tuple[str, ...] = tuple(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def preset_pose(name: str) -> PlacedPose:
     """A shipped pose by name ('arms crossed' and 'arms_crossed' also work), in its own square frame."""
     key = name.strip().lower().replace("_", "-").replace(" ", "-")

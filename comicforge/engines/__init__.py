@@ -1,1 +1,1 @@
-"""Panel engines behind one interface (see base.py)."""
+"""Panel engines behind one interface (protocol.py), found by name in registry.py."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from functools import lru_cache
 from pathlib import Path
@@ -10,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from comicforge.engines.base import GenerateRequest, PlacedPose, Point, RefineStep
+from comicforge.control.masks import repaint_mask
+from comicforge.spec.poses import PlacedPose, Point
+from comicforge.spec.requests import GenerateRequest, RefineStep, step_request
 
 VERSION = "draft-1"
 DEFAULT_FIGURE_COLOURS = ("#3b6ea5", "#c0504d", "#6a9b4e", "#8064a2", "#d08b2c")
@@ -30,7 +31,7 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[in
 
 @lru_cache(maxsize=8)
 def _label_font(size: int) -> ImageFont.FreeTypeFont:
-    from comicforge.letter.fonts import DEFAULT_FONT, BUILTIN_FONTS, builtin_font_dir
+    from comicforge.letter.fonts import BUILTIN_FONTS, DEFAULT_FONT, builtin_font_dir
 
     return ImageFont.truetype(str(builtin_font_dir() / BUILTIN_FONTS[DEFAULT_FONT]), size)
 
@@ -150,7 +151,10 @@ class DraftEngine:
             colour = colours.get(pose.who or "", default)
             _figure(draw, _zoom(pose, request.shot), colour, canvas.size, zoom)
         _label(draw, request)
-        canvas.info["parameters"] = f"{request.prompt}\nNegative prompt: {request.negative}\nSteps: 0, Sampler: draft, Seed: {request.seed}, Size: {request.width}x{request.height}, Model: comicforge-draft"
+        canvas.info["parameters"] = (
+            f"{request.prompt}\nNegative prompt: {request.negative}\n"
+            f"Steps: 0, Sampler: draft, Seed: {request.seed}, Size: {request.width}x{request.height}, Model: comicforge-draft"
+        )
         return canvas
 
     def refine(self, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:
@@ -169,26 +173,6 @@ class DraftEngine:
 
     def close(self) -> None:
         """Nothing resident."""
-
-
-def step_request(request: GenerateRequest, step: RefineStep, size: tuple[int, int]) -> GenerateRequest:
-    """The panel's request with the step's prompt, seed and size."""
-    return dataclasses.replace(
-        request, prompt=step.prompt if step.prompt is not None else request.prompt,
-        seed=step.seed if step.seed is not None else request.seed, width=size[0], height=size[1],
-    )
-
-
-def repaint_mask(step: RefineStep, size: tuple[int, int]) -> Image.Image:
-    """The inpaint mask at an image's size: the step's mask file and/or rectangles; white = repaint."""
-    mask = Image.new("L", size, 0)
-    if step.mask is not None:
-        with Image.open(step.mask.path) as drawn:
-            mask = drawn.convert("L").resize(size, Image.Resampling.NEAREST).point(lambda v: 255 if v >= 128 else 0)
-    draw = ImageDraw.Draw(mask)
-    for x, y, w, h in step.rects:
-        draw.rectangle([x * size[0], y * size[1], (x + w) * size[0] - 1, (y + h) * size[1] - 1], fill=255)
-    return mask
 
 
 def _outpaint(engine: DraftEngine, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:

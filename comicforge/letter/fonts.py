@@ -74,7 +74,8 @@ def registered_font_name(path: str) -> str:
     try:
         pdfmetrics.registerFont(TTFont(name, path))
     except (TTFError, OSError) as error:
-        hint = " (PostScript/CFF outlines: convert it to TrueType, e.g. with fontTools' otf2ttf)" if "postscript" in str(error).lower() or path.lower().endswith(".otf") else ""
+        postscript = "postscript" in str(error).lower() or path.lower().endswith(".otf")
+        hint = " (PostScript/CFF outlines: convert it to TrueType, e.g. with fontTools' otf2ttf)" if postscript else ""
         raise FontError(f"cannot be used as a lettering font: {error}{hint}") from None
     return name
 

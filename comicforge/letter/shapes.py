@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 Point = tuple[float, float]
 Command = tuple[float | str, ...]  # ("M", x, y) | ("L", x, y) | ("C", x1, y1, x2, y2, x, y) | ("Z",)
@@ -55,7 +56,7 @@ def cloud_path(cx: float, cy: float, rx: float, ry: float) -> Path:
     points = [_on_ellipse(cx, cy, rx * 1.02, ry * 1.02, 2 * math.pi * i / n) for i in range(n + 1)]
     bulge = OUTER["thought"] - 1.0
     path: Path = [("M", *points[0])]
-    for i, (a, b) in enumerate(zip(points, points[1:])):
+    for i, (a, b) in enumerate(pairwise(points)):
         angle = 2 * math.pi * (i + 0.5) / n
         ox, oy = math.cos(angle) * rx * bulge * 1.3, math.sin(angle) * ry * bulge * 1.3
         path.append(("C", a[0] + ox, a[1] + oy, b[0] + ox, b[1] + oy, b[0], b[1]))

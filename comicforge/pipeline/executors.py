@@ -32,7 +32,7 @@ class LocalExecutor:
     def engine(self, name: str) -> Any:
         """The resident engine of that name."""
         if name not in self.engines:
-            from comicforge.engines.base import create_engine
+            from comicforge.engines.registry import create_engine
 
             self.engines[name] = create_engine(name)
         return self.engines[name]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection
+from typing import Any
 
 from comicforge.pipeline.keys import canonical_json, job_key, plain
+
 
 @dataclass
 class Job:

@@ -9,13 +9,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from comicforge.errors import ComicforgeError, Problem
 from comicforge.pipeline.executors import Executor, LocalExecutor
 from comicforge.pipeline.keys import Fingerprints, stat_signature
 from comicforge.pipeline.plan import Decision, Job, decide, select_jobs
 from comicforge.pipeline.store import Store, copy_atomic, write_atomic
-from comicforge.errors import ComicforgeError, Problem
 
 RESOLVED_STATE = "resolved.json"
 JOBS_STATE = "jobs.json"
@@ -105,9 +105,9 @@ def _resolve(project_file: Path, store: Store) -> tuple[list[Job], dict[str, Any
 
 def stage_versions(book: Any) -> Any:
     """Each stage's version (engines only for those the book uses)."""
-    from comicforge.pipeline.plan import Versions
     from comicforge.compose.page import VERSION as compose_version
-    from comicforge.engines.base import engine_version
+    from comicforge.engines.registry import engine_version
+    from comicforge.pipeline.plan import Versions
     from comicforge.post.chain import VERSION as post_version
 
     engines = {name: engine_version(name) for name in {p.engine for p in book.panels}}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image, PngImagePlugin
 
@@ -72,7 +73,7 @@ def run_generate(job: Job, inputs: Inputs, tools: Tools) -> Result:
 
 def _request(job: Job, tools: Tools) -> Any:
     """A job's engine request plus the build's run-time options (memory savers, outside the key)."""
-    from comicforge.engines.base import request_from_json
+    from comicforge.spec.codec import request_from_json
 
     request = request_from_json(job.spec)
     if not tools.runtime or job.spec["engine"] != "diffusion":
@@ -82,7 +83,7 @@ def _request(job: Job, tools: Tools) -> Any:
 
 def run_refine(job: Job, inputs: Inputs, tools: Tools) -> Result:
     """One editing step (img2img, inpaint, outpaint, upscale) on the previous step's image."""
-    from comicforge.engines.base import refine_step_from_json
+    from comicforge.spec.codec import refine_step_from_json
 
     previous = inputs.image(0, "panel.png")
     step = refine_step_from_json(job.spec["step"])

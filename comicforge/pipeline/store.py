@@ -10,10 +10,11 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from comicforge.errors import ComicforgeError, Problem
 from comicforge.pipeline.keys import file_digest

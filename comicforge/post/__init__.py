@@ -7,21 +7,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from comicforge.post.chain import VERSION, PostContext, apply_chain
-    from comicforge.post.halftone import Screen, halftone_dots, halftone_file
-    from comicforge.post.measure import ScreenReading, ink_coverage, measure_screen
-    from comicforge.post.steps import (
-        CmykStep,
-        CurvesStep,
-        FlatsStep,
-        GrayscaleStep,
-        HalftoneStep,
-        InkStep,
-        LevelsStep,
-        PostStep,
-        ScreentoneStep,
-    )
+if TYPE_CHECKING:  # the public names, re-exported (`X as X`) for type checkers; imported lazily below
+    from comicforge.post.chain import VERSION as VERSION
+    from comicforge.post.chain import PostContext as PostContext
+    from comicforge.post.chain import apply_chain as apply_chain
+    from comicforge.post.halftone import Screen as Screen
+    from comicforge.post.halftone import halftone_dots as halftone_dots
+    from comicforge.post.halftone import halftone_file as halftone_file
+    from comicforge.post.measure import ScreenReading as ScreenReading
+    from comicforge.post.measure import ink_coverage as ink_coverage
+    from comicforge.post.measure import measure_screen as measure_screen
+    from comicforge.post.steps import CmykStep as CmykStep
+    from comicforge.post.steps import CurvesStep as CurvesStep
+    from comicforge.post.steps import FlatsStep as FlatsStep
+    from comicforge.post.steps import GrayscaleStep as GrayscaleStep
+    from comicforge.post.steps import HalftoneStep as HalftoneStep
+    from comicforge.post.steps import InkStep as InkStep
+    from comicforge.post.steps import LevelsStep as LevelsStep
+    from comicforge.post.steps import PostStep as PostStep
+    from comicforge.post.steps import ScreentoneStep as ScreentoneStep
 
 _LAZY = {
     **dict.fromkeys(["VERSION", "PostContext", "apply_chain"], "comicforge.post.chain"),

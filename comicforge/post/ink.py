@@ -49,7 +49,7 @@ def disk(radius: int) -> np.ndarray:
 
 def adjust_line_weight(lines: np.ndarray, pixels: float) -> np.ndarray:
     """Thicken (pixels > 0, dilation) or thin (pixels < 0, erosion) an ink mask by a disk of that radius."""
-    radius = int(round(abs(pixels)))
+    radius = round(abs(pixels))
     if radius == 0:
         return lines
     if pixels > 0:

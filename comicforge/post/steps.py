@@ -7,8 +7,10 @@ Lengths (`sigma`, `weight`) are in points (1/72 inch), so a chain prints the sam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Annotated, Any, Literal, Sequence, Union
+from itertools import pairwise
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -257,7 +259,7 @@ class CurvesStep(StepModel):
             settle(range_problem(level_in, f"curves.points[{index}] input", 0, 255), value)
             settle(range_problem(level_out, f"curves.points[{index}] output", 0, 255), value)
         inputs = [point[0] for point in value]
-        if any(b <= a for a, b in zip(inputs, inputs[1:])):
+        if any(b <= a for a, b in pairwise(inputs)):
             settle("curves.points: inputs must increase strictly from one point to the next", value)
         return value
 
@@ -281,16 +283,7 @@ class CmykStep(StepModel):
 
 
 PostStep = Annotated[
-    Union[
-        HalftoneStep,
-        ScreentoneStep,
-        InkStep,
-        FlatsStep,
-        GrayscaleStep,
-        LevelsStep,
-        CurvesStep,
-        CmykStep,
-    ],
+    HalftoneStep | ScreentoneStep | InkStep | FlatsStep | GrayscaleStep | LevelsStep | CurvesStep | CmykStep,
     Field(discriminator="op"),
 ]
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from comicforge.control import pose as poses
-from comicforge.engines.base import AdapterRef, CharacterLook, ControlInput, FileRef, GenerateRequest, PlacedPose, RefineStep
-from comicforge.engines.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
 from comicforge.errors import Problem, ProjectError
 from comicforge.layout.formats import TRIM_PRESETS
 from comicforge.layout.panels import Rect, count_cells, expand_template, extend_to_bleed, layout_cells, mirror
@@ -25,6 +24,10 @@ from comicforge.letter.fonts import BUILTIN_FONTS, DEFAULT_FONT, SFX_FONT, empha
 from comicforge.project.load import LoadedProject, Loc
 from comicforge.project.schema import Balloon, Character, Format, Margins, Page, Panel, Project
 from comicforge.project.specs import BalloonSpec, BookSpec, PageSpec, PanelSpec, SfxSpec
+from comicforge.spec.files import AdapterRef, FileRef
+from comicforge.spec.poses import PlacedPose
+from comicforge.spec.requests import CharacterLook, ControlInput, GenerateRequest, RefineStep
+from comicforge.spec.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
 
 Fingerprint = Callable[[Path], str]
 DRAFT_MAX_EDGE = 1600  # draft panels render at print size up to this long edge, then scale
@@ -319,7 +322,7 @@ def _model(r: Resolver, panel: Panel, engine: str, loc: Loc) -> FileRef | None:
         r.fail((*loc, "engine") if panel.engine else ("defaults", "engine"),
                f"engine diffusion needs {', '.join(missing)}: pip install 'comicforge[diffusion]' (with the torch build for your GPU; see the README)")
         return None
-    from comicforge.engines.diffusion.locate import find_model
+    from comicforge.weights.locate import find_model
 
     path = find_model(name, r.loaded.root)
     if path is None:
@@ -342,8 +345,8 @@ def _missing_diffusion_packages() -> tuple[str, ...]:
 
 def _detect(r: Resolver, path: Path, name: str, where: Loc) -> Any:
     """The checkpoint's family and native size (header only); an unusable file is a located problem."""
-    from comicforge.engines.diffusion.detect import detect_model
     from comicforge.errors import EngineError
+    from comicforge.weights.checkpoint import detect_model
 
     try:
         return detect_model(path)
@@ -359,8 +362,8 @@ def _engine_message(error: Exception, path: Path, name: str) -> str:
 
 def _check_lora(r: Resolver, ref: FileRef, name: str, model_info: Any, where: Loc) -> None:
     """LoRA/model compatibility from the LoRA's header (family, LyCORIS, keys that match nothing)."""
-    from comicforge.engines.diffusion.lora import check_lora
     from comicforge.errors import EngineError
+    from comicforge.weights.lora import check_lora
 
     if (ref.path, str(model_info.path)) in r.checked_loras:
         return
@@ -689,8 +692,8 @@ def _controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedPose, 
 
 def _check_controlnet(r: Resolver, ref: FileRef, name: str, model_info: Any, where: Loc) -> None:
     """A ControlNet must be for the base model's family (checked from its header, once per pair)."""
-    from comicforge.engines.diffusion.controlnet_detect import check_controlnet_fits, detect_controlnet
     from comicforge.errors import EngineError
+    from comicforge.weights.controlnet import check_controlnet_fits, detect_controlnet
 
     if (ref.path, str(model_info.path)) in r.checked_loras:
         return
@@ -769,6 +772,7 @@ def _mask(r: Resolver, name: str, aspect: float, loc: Loc) -> FileRef | None:
         r.fail(loc, f"{name}: cannot read mask image ({error})")
         return None
     if abs((width / height) / aspect - 1) > 0.02:
-        r.fail(loc, f"{name}: mask is {width}x{height} (aspect {width / height:.3f}) but the panel's aspect is {aspect:.3f}; draw the mask at the panel's proportions")
+        r.fail(loc, f"{name}: mask is {width}x{height} (aspect {width / height:.3f}) but the panel's aspect is {aspect:.3f}; "
+                    "draw the mask at the panel's proportions")
         return None
     return ref

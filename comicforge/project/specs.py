@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from comicforge.engines.base import FileRef, GenerateRequest, RefineStep
 from comicforge.layout.panels import Rect
+from comicforge.spec.files import FileRef
+from comicforge.spec.requests import GenerateRequest, RefineStep
 
 Loc = tuple[str | int, ...]
 PixelBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels

@@ -10,7 +10,8 @@ from PIL import Image, ImageDraw
 
 from comicforge.control.images import control_images, is_sketch
 from comicforge.control.pose import preset_pose
-from comicforge.engines.base import ControlInput, FileRef, GenerateRequest
+from comicforge.spec.files import FileRef
+from comicforge.spec.requests import ControlInput, GenerateRequest
 from comicforge.errors import EngineError
 
 NECK_RGB = (255, 85, 0)  # COCO-18 joint 1 (neck) in the OpenPose palette

@@ -28,7 +28,7 @@ from comicforge.control.pose import (
     resolve_pose,
     square_frame,
 )
-from comicforge.engines.base import PlacedPose
+from comicforge.spec.poses import PlacedPose
 
 REQUIRED_PRESETS = (
     "standing", "walking", "running", "sitting", "pointing", "arms-crossed", "fighting-stance",

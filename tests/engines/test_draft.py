@@ -7,7 +7,10 @@ import dataclasses
 import numpy as np
 
 from comicforge.control.pose import place_pose, preset_pose
-from comicforge.engines.base import CharacterLook, Engine, GenerateRequest, create_engine, request_from_json
+from comicforge.engines.protocol import Engine
+from comicforge.engines.registry import create_engine
+from comicforge.spec.codec import request_from_json
+from comicforge.spec.requests import CharacterLook, GenerateRequest
 
 REQUEST = GenerateRequest(
     panel_id="p1.1", prompt="mira on a rooftop", negative="", seed=7, width=320, height=240,
@@ -42,7 +45,7 @@ def test_request_survives_its_json_form():
 
 
 def test_inpaint_keeps_pixels_outside_the_mask():
-    from comicforge.engines.base import RefineStep
+    from comicforge.spec.requests import RefineStep
 
     engine = create_engine("draft")
     image = engine.generate(REQUEST)
@@ -54,7 +57,7 @@ def test_inpaint_keeps_pixels_outside_the_mask():
 
 
 def test_outpaint_and_upscale_sizes():
-    from comicforge.engines.base import RefineStep
+    from comicforge.spec.requests import RefineStep
 
     engine = create_engine("draft")
     image = engine.generate(REQUEST)

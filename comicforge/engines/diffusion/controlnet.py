@@ -8,18 +8,13 @@ attention projections; else SD 1.x) and checked against the base model before an
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 
-from comicforge.engines.diffusion.controlnet_detect import (  # noqa: F401  (re-exported)
-    ControlNetInfo,
-    check_controlnet_fits,
-    detect_controlnet,
-    without_prefix,
-)
 from comicforge.engines.diffusion.models import converted, materialise, read_state_dict, unet_config
 from comicforge.errors import EngineError
+from comicforge.weights.controlnet import ControlNetInfo, without_prefix
 
 
 def load_controlnet(info: ControlNetInfo, dtype: torch.dtype):

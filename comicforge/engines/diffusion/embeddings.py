@@ -11,7 +11,7 @@ def load_embedding(path: Path, widths: list[int]) -> list:
     """One tensor [n, width] per text encoder (`widths` in encoder order); the token is the file stem."""
     import torch
 
-    from comicforge.engines.diffusion.weights import read_weights
+    from comicforge.weights.tensors import read_weights
 
     path = Path(path)
     if not path.is_file():

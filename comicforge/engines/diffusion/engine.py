@@ -12,35 +12,24 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import re  # noqa: E402
-from collections import OrderedDict  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import torch
+from PIL import Image
 
-from comicforge.control.images import control_image  # noqa: E402
-from comicforge.engines.base import AdapterRef, ControlInput, FileRef, GenerateRequest, RefineStep  # noqa: E402
-from comicforge.engines.diffusion import VERSION  # noqa: E402
-from comicforge.engines.diffusion.controlnet import check_controlnet_fits, detect_controlnet, load_controlnet  # noqa: E402
-from comicforge.engines.diffusion.detect import ModelInfo, detect_model  # noqa: E402
-from comicforge.engines.diffusion.embeddings import load_embedding  # noqa: E402
-from comicforge.engines.diffusion.ip_adapter import load_ip_adapter, reference_scale  # noqa: E402
-from comicforge.engines.diffusion.lora import load_lora_state  # noqa: E402
-from comicforge.engines.diffusion.metadata import a1111_parameters, file_sha256, format_number  # noqa: E402
-from comicforge.engines.diffusion.models import build_pipeline  # noqa: E402
-from comicforge.engines.diffusion.pipelines import task_pipeline  # noqa: E402
-from comicforge.engines.diffusion.refine import (  # noqa: E402
-    EditInput,
-    denoising_steps,
-    edit_for_step,
-    kept_outside_mask,
-    padded_to_grid,
-    read_image,
-)
-from comicforge.engines.draft import step_request as step_request  # noqa: E402
-from comicforge.engines.diffusion.prompts import (  # noqa: E402
+from comicforge.control.images import control_image
+from comicforge.engines.diffusion import VERSION
+from comicforge.engines.diffusion.controlnet import load_controlnet
+from comicforge.engines.diffusion.embeddings import load_embedding
+from comicforge.engines.diffusion.ip_adapter import load_ip_adapter, reference_scale
+from comicforge.engines.diffusion.lora import load_lora_state
+from comicforge.engines.diffusion.metadata import a1111_parameters, file_sha256, format_number
+from comicforge.engines.diffusion.models import build_pipeline
+from comicforge.engines.diffusion.pipelines import task_pipeline
+from comicforge.engines.diffusion.prompts import (
     Chunk,
     TextEncoderSide,
     chunk_prompt,
@@ -48,8 +37,20 @@ from comicforge.engines.diffusion.prompts import (  # noqa: E402
     parse_attention,
     token_ids_for,
 )
-from comicforge.engines.diffusion.schedulers import base_scheduler_config, make_scheduler, sampler_spec  # noqa: E402
-from comicforge.errors import EngineError  # noqa: E402
+from comicforge.engines.diffusion.refine import (
+    EditInput,
+    denoising_steps,
+    edit_for_step,
+    kept_outside_mask,
+    padded_to_grid,
+    read_image,
+)
+from comicforge.engines.diffusion.schedulers import base_scheduler_config, make_scheduler, sampler_spec
+from comicforge.errors import EngineError
+from comicforge.spec.files import AdapterRef, FileRef
+from comicforge.spec.requests import ControlInput, GenerateRequest, RefineStep, step_request
+from comicforge.weights.checkpoint import ModelInfo, detect_model
+from comicforge.weights.controlnet import check_controlnet_fits, detect_controlnet
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -65,7 +66,7 @@ class RunSettings:
     offload: str = ""  # "" | "model" | "sequential"
 
     @classmethod
-    def from_request(cls, request: GenerateRequest, default_device: str) -> "RunSettings":
+    def from_request(cls, request: GenerateRequest, default_device: str) -> RunSettings:
         opts = dict(request.options)
         device = opts.get("device", default_device)
         precision = opts.get("precision", "fp32" if device == "cpu" else "fp16")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from comicforge.engines.base import GenerateRequest
+from comicforge.spec.requests import GenerateRequest
 
 
 def panel_order_key(request: GenerateRequest) -> tuple:

@@ -1,4 +1,4 @@
-"""LoRA files: header checks before any work (no torch), then loading into a resident pipeline through diffusers.
+"""LoRA files loaded for a resident pipeline through diffusers, after the header checks of `weights.lora`.
 
 Formats: kohya-ss / A1111 (`lora_unet_*`, `lora_te*_*`, `.lora_down/.lora_up/.alpha`) and diffusers/peft
 (`unet.*.lora_A/lora_B`, `text_encoder.*`). LyCORIS LoHa/LoKr are recognised and refused.
@@ -6,102 +6,20 @@ Formats: kohya-ss / A1111 (`lora_unet_*`, `lora_te*_*`, `.lora_down/.lora_up/.al
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from comicforge.engines.diffusion.detect import ModelInfo, read_safetensors_header
-from comicforge.errors import EngineError
-
-FAMILY_BY_WIDTH = {768: "SD 1.x", 1024: "SD 2.x", 2048: "SDXL"}
-
-_KOHYA_UNET = re.compile(
-    r"lora_unet_("
-    r"(down_blocks|up_blocks)_\d+_(attentions|resnets|downsamplers|upsamplers)_\d+"
-    r"|mid_block_(attentions|resnets)_\d+"
-    r"|(input_blocks|output_blocks)_\d+_\d+|middle_block_\d+"
-    r"|conv_in|conv_out|time_embedding_linear_\d|time_embed_\d|label_emb_\d_\d|add_embedding_linear_\d|out_\d"
-    r")(_|$)"
-)
-_KOHYA_TE = re.compile(r"lora_te\d?_text_model_encoder_layers_\d+_(self_attn_(q|k|v|out)_proj|mlp_fc[12])$")
-_PEFT = re.compile(r"^(unet|text_encoder|text_encoder_2)\.(base_model\.model\.)?.+\.(lora_A|lora_B|lora\.down|lora\.up)(\.[\w]+)?\.weight$")
-_LYCORIS = ("hada_w1", "hada_w2", "lokr_w1", "lokr_w2", "lokr_t1")
-
-
-def _module(key: str) -> str:
-    return key.split(".", 1)[0]
-
-
-def lora_width(keys: dict[str, tuple[int, ...]]) -> int:
-    """Cross-attention width the LoRA was trained against (from an attn2 to_k down/A matrix), 0 if none."""
-    for k, shape in keys.items():
-        if ("attn2_to_k.lora_down.weight" in k or re.search(r"attn2\.to_k\.lora(_A|\.down)\.weight$", k)) and len(shape) == 2:
-            return int(shape[1])
-    return 0
-
-
-def lora_format(path: Path, keys: dict[str, tuple[int, ...]]) -> str:
-    """"kohya" or "peft"; EngineError naming the file for LyCORIS and unknown layouts."""
-    if not keys:
-        raise EngineError(f"{path}: LoRA file holds no tensors")
-    lyco = [k for k in keys if any(p in k for p in _LYCORIS)]
-    if lyco:
-        kind = "LoKr" if any("lokr_" in k for k in lyco) else "LoHa"
-        raise EngineError(f"{path}: LyCORIS {kind} files are not supported (only LoRA/LoCon); e.g. key {lyco[0]!r}")
-    kohya = [k for k in keys if k.startswith(("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_"))]
-    if kohya:
-        known = [k for k in kohya if _KOHYA_UNET.match(_module(k)) or _KOHYA_TE.match(_module(k))]
-        if not known:
-            raise EngineError(
-                f"{path}: none of the LoRA's {len(keys)} keys match a layer of a Stable Diffusion model "
-                f"(e.g. {kohya[0]!r})"
-            )
-        return "kohya"
-    if any(_PEFT.match(k) for k in keys):
-        return "peft"
-    raise EngineError(
-        f"{path}: LoRA keys match nothing we know (kohya `lora_unet_*`/`lora_te_*` or diffusers `unet.*.lora_A`); "
-        f"e.g. {next(iter(keys))!r}"
-    )
-
-
-def check_lora(path: Path, model_info: ModelInfo) -> None:
-    """Reject a LoRA that cannot apply to the model, from its header alone (no torch)."""
-    path = Path(path)
-    if not path.is_file():
-        raise EngineError(f"{path}: LoRA file not found")
-    if path.suffix.lower() != ".safetensors":
-        return  # pickled LoRAs are checked when loaded
-    entries, _ = read_safetensors_header(path)
-    keys = {k: e.shape for k, e in entries.items()}
-    lora_format(path, keys)
-    _check_family(path, keys, model_info)
-
-
-def _check_family(path: Path, keys: dict[str, tuple[int, ...]], model_info: ModelInfo) -> None:
-    width = lora_width(keys)
-    sdxl_lora = any(k.startswith(("lora_te1_", "lora_te2_", "text_encoder_2.")) for k in keys) or any(
-        re.match(r"lora_unet_(input_blocks|output_blocks|middle_block)_", k) for k in keys
-    ) and width != 768
-    model_family = FAMILY_BY_WIDTH.get(model_info.context_dim, f"a model with cross-attention width {model_info.context_dim}")
-    if width and width != model_info.context_dim:
-        lora_family = FAMILY_BY_WIDTH.get(width, f"a model with cross-attention width {width}")
-        raise EngineError(f"{path}: LoRA is for {lora_family} but the model {model_info.path.name} is {model_family}")
-    if not width and sdxl_lora != model_info.is_sdxl:
-        raise EngineError(
-            f"{path}: LoRA is for {'SDXL' if sdxl_lora else 'SD 1.x/2.x'} but the model {model_info.path.name} is {model_family}"
-        )
+from comicforge.weights.checkpoint import ModelInfo
+from comicforge.weights.lora import check_lora, check_lora_keys
 
 
 def load_lora_state(path: Path, model_info: ModelInfo) -> dict:
     """The LoRA's tensors (checked), ready for diffusers' `load_lora_weights`."""
-    from comicforge.engines.diffusion.weights import read_weights
+    from comicforge.weights.tensors import read_weights
 
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
         check_lora(path, model_info)
     state = read_weights(path, "LoRA file")
     if path.suffix.lower() != ".safetensors":
-        keys = {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}
-        lora_format(path, keys)
-        _check_family(path, keys, model_info)
+        check_lora_keys(path, {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}, model_info)
     return state

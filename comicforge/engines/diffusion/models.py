@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 import re
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
-import torch  # noqa: E402
+import torch
 
-from comicforge.engines.diffusion.detect import (  # noqa: E402
+from comicforge.errors import EngineError
+from comicforge.weights.checkpoint import (
     SD1_CLIP,
     SD2_CLIP,
     SDXL_CLIP_G,
@@ -27,7 +29,6 @@ from comicforge.engines.diffusion.detect import (  # noqa: E402
     family_from_shapes,
     load_pickled_state_dict,
 )
-from comicforge.errors import EngineError  # noqa: E402
 
 TOKENIZER_DIR = Path(__file__).resolve().parents[2] / "data" / "diffusion" / "tokenizer"
 VAE_SCALE = {"sdxl": 0.13025}
@@ -62,7 +63,7 @@ def heads_for(width: int) -> int:
 def unet_config(sd, family: str, native_size: int, prediction: str, pooled_dim: int = 0, prefix: str = UNET) -> dict:
     """diffusers UNet2DConditionModel config from an LDM/SGM UNet state dict (or a ControlNet's, by `prefix`)."""
     s = lambda k: tuple(sd[prefix + k].shape)  # noqa: E731
-    model_channels, in_channels = s("input_blocks.0.0.weight")[:2]
+    in_channels = s("input_blocks.0.0.weight")[1]
     n_inputs = _count(sd, prefix + "input_blocks")
     channels, has_attn, depth, layers_per_block = [], [], [], None
     res_in_level = 0
@@ -241,7 +242,7 @@ def build_pipeline(info: ModelInfo, dtype=torch.float32):
         extra = {} if info.is_sdxl else {"safety_checker": None, "requires_safety_checker": False}
         try:
             return cls.from_pretrained(str(where), torch_dtype=dtype, local_files_only=True, **extra)
-        except (OSError, ValueError, EnvironmentError) as e:
+        except (OSError, ValueError) as e:
             raise EngineError(f"{where}: cannot load diffusers model ({e})") from e
 
     sd = read_state_dict(where)
@@ -258,11 +259,12 @@ def build_pipeline(info: ModelInfo, dtype=torch.float32):
     else:
         te1, te2, pooled_dim = _text_encoder(sd, SD2_CLIP, True, where, dtype, drop_last=True), None, 0
 
-    ucfg = converted(lambda: unet_config(sd, family, info.native_size, prediction, pooled_dim), where, "UNet")
-    unet_state = converted(lambda: convert_ldm_unet_checkpoint(sd, ucfg), where, "UNet")
+    # partial binds `sd` now: it is deleted below, once the weights are converted
+    ucfg = converted(partial(unet_config, sd, family, info.native_size, prediction, pooled_dim), where, "UNet")
+    unet_state = converted(partial(convert_ldm_unet_checkpoint, sd, ucfg), where, "UNet")
     unet = materialise(lambda: diffusers.UNet2DConditionModel(**ucfg), unet_state, where, "UNet", dtype)
-    vcfg = converted(lambda: vae_config(sd, family, info.native_size), where, "VAE")
-    vae_state = converted(lambda: convert_ldm_vae_checkpoint(sd, vcfg), where, "VAE")
+    vcfg = converted(partial(vae_config, sd, family, info.native_size), where, "VAE")
+    vae_state = converted(partial(convert_ldm_vae_checkpoint, sd, vcfg), where, "VAE")
     vae = materialise(lambda: diffusers.AutoencoderKL(**vcfg), vae_state, where, "VAE", dtype)
     del sd
 

@@ -7,8 +7,8 @@ applies the weights the way A1111's "Original" emphasis does (scale, then restor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 ROUND = 1.1  # `(word)` multiplies attention by 1.1, `[word]` divides by it
 CHUNK = 75  # CLIP takes 77 tokens: start + 75 + end

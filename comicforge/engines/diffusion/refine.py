@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from comicforge.engines.base import FileRef, RefineStep
-from comicforge.engines.draft import repaint_mask
+from comicforge.control.masks import repaint_mask
 from comicforge.errors import EngineError
+from comicforge.spec.files import FileRef
+from comicforge.spec.requests import RefineStep
 
 REFINE_KINDS = ("img2img", "inpaint", "outpaint", "upscale")
 LATENT_GRID = 8  # the VAE's downscale factor: pipelines take sizes in multiples of it

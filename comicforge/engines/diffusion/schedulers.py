@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from comicforge.engines.samplers import SAMPLER_NAMES
 from comicforge.errors import EngineError
+from comicforge.spec.samplers import SAMPLER_NAMES
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ SAMPLERS: dict[str, SamplerSpec] = {
     "LMS Karras": SamplerSpec("LMSDiscreteScheduler", {"use_karras_sigmas": True}),
     "LCM": SamplerSpec("LCMScheduler"),
 }
-assert tuple(SAMPLERS) == SAMPLER_NAMES, "keep in step with comicforge/engines/samplers.py"
+assert tuple(SAMPLERS) == SAMPLER_NAMES, "keep in step with comicforge/spec/samplers.py"
 
 
 def base_scheduler_config(prediction: str) -> dict:

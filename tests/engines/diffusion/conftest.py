@@ -72,13 +72,13 @@ def engine():
 
 
 def ref(path: Path):
-    from comicforge.engines.base import FileRef
+    from comicforge.spec.files import FileRef
 
     return FileRef(str(path), "fp-" + path.name)
 
 
 def request(model: Path, **kw):
-    from comicforge.engines.base import GenerateRequest
+    from comicforge.spec.requests import GenerateRequest
 
     base = dict(panel_id="p1", prompt="a cat on a roof", negative="blurry", seed=42, width=64, height=64,
                 model=ref(model), steps=3, cfg=7.0)

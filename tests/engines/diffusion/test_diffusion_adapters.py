@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import diffusion_tiny as tiny
-from comicforge.engines.base import AdapterRef, FileRef
-from comicforge.engines.diffusion.detect import detect_model
-from comicforge.engines.diffusion.lora import check_lora
+from comicforge.spec.files import AdapterRef, FileRef
+from comicforge.weights.checkpoint import detect_model
+from comicforge.weights.lora import check_lora
 from comicforge.errors import EngineError
 from support import DATA
 

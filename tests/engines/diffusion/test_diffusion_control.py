@@ -14,10 +14,12 @@ from PIL import Image, ImageDraw
 import diffusion_control_tiny as ctiny
 import diffusion_tiny as tiny
 from comicforge.control.pose import preset_pose
-from comicforge.engines.base import AdapterRef, ControlInput, FileRef
-from comicforge.engines.diffusion.controlnet import detect_controlnet, load_controlnet
+from comicforge.spec.files import AdapterRef, FileRef
+from comicforge.spec.requests import ControlInput
+from comicforge.engines.diffusion.controlnet import load_controlnet
 from comicforge.engines.diffusion.metadata import parse_parameters
 from comicforge.errors import EngineError
+from comicforge.weights.controlnet import detect_controlnet
 
 
 def ref(path: Path) -> FileRef:

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from comicforge.engines.base import FileRef, RefineStep
 from comicforge.engines.diffusion.metadata import parse_parameters
 from comicforge.errors import EngineError
+from comicforge.spec.files import FileRef
+from comicforge.spec.requests import RefineStep
 
 CENTRE = ((0.25, 0.25, 0.5, 0.5),)  # x, y, w, h in panel fractions
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import diffusion_tiny as tiny  # noqa: E402
-from comicforge.engines.diffusion.detect import detect_model
-from comicforge.engines.diffusion.locate import find_model
+from comicforge.weights.checkpoint import detect_model
+from comicforge.weights.locate import find_model
 from comicforge.errors import EngineError
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from comicforge.engines.samplers import SAMPLER_NAMES
+from comicforge.spec.samplers import SAMPLER_NAMES
 from comicforge.errors import EngineError
 
 

@@ -8,8 +8,8 @@ import diffusion_tiny as tiny
 
 def test_light_modules_do_not_import_torch():
     code = (
-        "import sys; import comicforge.engines.diffusion, comicforge.engines.diffusion.detect, "
-        "comicforge.engines.diffusion.locate, comicforge.engines.diffusion.lora, "
+        "import sys; import comicforge.engines.diffusion, comicforge.weights.checkpoint, comicforge.weights.controlnet, "
+        "comicforge.weights.locate, comicforge.weights.lora, comicforge.engines.diffusion.lora, "
         "comicforge.engines.diffusion.prompts, comicforge.engines.diffusion.metadata, "
         "comicforge.engines.diffusion.schedulers; "
         "bad = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]; print(bad); assert not bad"
@@ -18,7 +18,7 @@ def test_light_modules_do_not_import_torch():
 
 
 def test_create_engine_by_name():
-    from comicforge.engines.base import create_engine
+    from comicforge.engines.registry import create_engine
 
     eng = create_engine("diffusion")
     assert eng.name == "diffusion" and eng.version.startswith("diffusion-")
@@ -29,7 +29,7 @@ def test_full_size_sd15_key_set_loads_and_generates(tmp_path, make_request):
     """Exactly the SD 1.5 key set and shapes of reference/sd15_keys.tsv, random weights (fp16 on disk)."""
     import numpy as np
 
-    from comicforge.engines.diffusion.detect import detect_model
+    from comicforge.weights.checkpoint import detect_model
     from comicforge.engines.diffusion.engine import DiffusionEngine
 
     rows = [r for r in tiny.reference_keys("sd15_keys.tsv")]
@@ -43,7 +43,8 @@ def test_full_size_sd15_key_set_loads_and_generates(tmp_path, make_request):
 
 
 def test_panel_order_groups_model_and_loras():
-    from comicforge.engines.base import AdapterRef, FileRef, GenerateRequest
+    from comicforge.spec.files import AdapterRef, FileRef
+    from comicforge.spec.requests import GenerateRequest
     from comicforge.engines.diffusion.grouping import panel_order_key
 
     a, b = FileRef("/m/a.safetensors", "A"), FileRef("/m/b.safetensors", "B")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any
 
 from comicforge.errors import EngineError
+from comicforge.weights.header import read_safetensors_header, read_small_tensor
 
 UNET = "model.diffusion_model."
 SD1_CLIP = "cond_stage_model.transformer.text_model."
@@ -45,69 +46,6 @@ class ModelInfo:
     @property
     def is_sdxl(self) -> bool:
         return self.family == "sdxl"
-
-
-# --- safetensors header -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TensorEntry:
-    dtype: str
-    shape: tuple[int, ...]
-    start: int  # absolute byte offset in the file
-    end: int
-
-
-def read_safetensors_header(path: Path) -> tuple[dict[str, TensorEntry], dict[str, str]]:
-    """Parse a safetensors header: tensor table and `__metadata__`; EngineError if corrupt or truncated."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
-            head = f.read(8)
-            if len(head) < 8:
-                raise EngineError(f"{path}: truncated safetensors file ({size} bytes, no header)")
-            (n,) = struct.unpack("<Q", head)
-            if n > 100_000_000:
-                raise EngineError(f"{path}: corrupt safetensors header (claims {n} bytes of JSON)")
-            raw = f.read(n)
-    except OSError as e:
-        raise EngineError(f"{path}: cannot read model file: {e.strerror or e}") from e
-    if len(raw) < n:
-        raise EngineError(f"{path}: truncated safetensors file (header needs {n} bytes, file has {size})")
-    try:
-        table = json.loads(raw.decode("utf-8"))
-        if not isinstance(table, dict):
-            raise ValueError("header is not a JSON object")
-        meta = table.pop("__metadata__", None) or {}
-        entries = {}
-        for key, t in table.items():
-            a, b = (int(x) for x in t["data_offsets"])
-            entries[key] = TensorEntry(str(t["dtype"]), tuple(int(d) for d in t["shape"]), 8 + n + a, 8 + n + b)
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-        raise EngineError(f"{path}: corrupt safetensors header ({e})") from e
-    end = max((e.end for e in entries.values()), default=8 + n)
-    if end > size:
-        raise EngineError(f"{path}: truncated safetensors file (tensors need {end} bytes, file has {size})")
-    return entries, {str(k): str(v) for k, v in meta.items()}
-
-
-def read_small_tensor(path: Path, entry: TensorEntry):
-    """Read one tensor with numpy (float dtypes only); used for cheap heuristics."""
-    import numpy as np
-
-    with Path(path).open("rb") as f:
-        f.seek(entry.start)
-        raw = f.read(entry.end - entry.start)
-    if entry.dtype == "BF16":
-        return (np.frombuffer(raw, dtype="<u2").astype("<u4") << 16).view("<f4")
-    kinds = {"F32": "<f4", "F16": "<f2", "F64": "<f8"}
-    if entry.dtype not in kinds:
-        return None
-    return np.frombuffer(raw, dtype=kinds[entry.dtype]).astype("float64")
-
-
-# --- detection ------------------------------------------------------------------------------------------------
 
 
 def _unsupported_family(keys: Shapes) -> str | None:
@@ -199,9 +137,9 @@ def detect_model(path: Path) -> ModelInfo:
     return ModelInfo(path, fmt, family, NATIVE_SIZE[family], prediction, context_dim(shapes))
 
 
-def load_pickled_state_dict(path: Path) -> dict:
+def load_pickled_state_dict(path: Path) -> dict[str, Any]:
     """A `.ckpt` state dict through `torch.load(weights_only=True)` only; never arbitrary unpickling."""
-    from comicforge.engines.diffusion.weights import read_weights
+    from comicforge.weights.tensors import read_weights
 
     obj = read_weights(path, "checkpoint")
     return obj["state_dict"] if isinstance(obj.get("state_dict"), dict) else obj

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from comicforge.errors import EngineError
 
@@ -11,7 +12,7 @@ def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
 
 
-def read_weights(path: Path, what: str) -> dict:
+def read_weights(path: Path, what: str) -> dict[str, Any]:
     """A file's tensors as a dict; anything unreadable or unsafe is an EngineError naming the file and `what` it is."""
     path = Path(path)
     if path.suffix.lower() == ".safetensors":

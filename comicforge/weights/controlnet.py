@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TypeVar
 
-from comicforge.engines.diffusion.detect import ModelInfo, load_pickled_state_dict, read_safetensors_header
 from comicforge.errors import EngineError
+from comicforge.weights.checkpoint import ModelInfo, load_pickled_state_dict
+from comicforge.weights.header import read_safetensors_header
 
 LDM_PREFIX = "control_model."
+V = TypeVar("V")
 FAMILY_NAMES = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL"}
 
 
@@ -62,7 +65,7 @@ def check_controlnet_fits(control: ControlNetInfo, model: ModelInfo) -> None:
         )
 
 
-def without_prefix(table: Mapping) -> dict:
+def without_prefix(table: Mapping[str, V]) -> dict[str, V]:
     """Keys of a `control_model.*` file without the prefix (files saved without it pass through)."""
     return {k.removeprefix(LDM_PREFIX): v for k, v in table.items()}
 

@@ -1,0 +1,1 @@
+"""Frozen, typed values the stages exchange (a leaf: it imports only `comicforge.errors`)."""
