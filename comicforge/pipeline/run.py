@@ -13,6 +13,7 @@ from typing import Any
 
 from comicforge.errors import ComicforgeError, Problem
 from comicforge.pipeline.executors import Executor, LocalExecutor
+from comicforge.pipeline.grouping import generate_order_key
 from comicforge.pipeline.keys import Fingerprints, stat_signature
 from comicforge.pipeline.plan import Decision, Job, decide, select_jobs
 from comicforge.pipeline.store import Store, copy_atomic, write_atomic
@@ -77,9 +78,9 @@ def resolved_jobs(project_file: Path, store: Store) -> tuple[list[Job], dict[str
     cached = store.read_state(RESOLVED_STATE)
     env = os.environ.get("COMICFORGE_MODELS", "")
     code = _code_signature()
-    if cached.get("digest") == digest and cached.get("env") == env and cached.get("code") == code:
-        if stat_signature(list(cached.get("files", {}))) == cached["files"]:
-            return [Job(**j) for j in cached["jobs"]], cached["meta"]
+    unchanged = cached.get("digest") == digest and cached.get("env") == env and cached.get("code") == code
+    if unchanged and stat_signature(list(cached.get("files", {}))) == cached["files"]:
+        return [Job(**j) for j in cached["jobs"]], cached["meta"]
     jobs, meta, files = _resolve(project_file, store)
     store.write_state(RESOLVED_STATE, {
         "digest": digest, "env": env, "code": code, "files": stat_signature(sorted(map(str, files))),
@@ -229,7 +230,7 @@ class Runner:
     def run(self, todo: list[Job]) -> None:
         """Run jobs stage by stage; panels sharing model and LoRAs run together."""
         self.total = len(todo)
-        order = sorted(todo, key=lambda j: (STAGE_ORDER.index(j.stage), _model_group(j) if j.stage == "generate" else ""))
+        order = sorted(todo, key=lambda j: (STAGE_ORDER.index(j.stage), generate_order_key(j.spec) if j.stage == "generate" else ()))
         for job in order:
             if job.key not in self.checked:
                 self.run_job(job)
@@ -281,13 +282,6 @@ def _for_job(problem: Problem, job: Job) -> Problem:
     if problem.path or problem.message.startswith(where):
         return problem
     return dataclasses.replace(problem, message=f"{where}: {problem.message}")
-
-
-def _model_group(job: Job) -> str:
-    spec = job.spec
-    model = (spec.get("model") or {}).get("fingerprint", "")
-    loras = ",".join(sorted(f"{l['file']['fingerprint']}@{l['weight']}" for l in spec.get("loras", [])))
-    return f"{spec.get('engine')}|{model}|{loras}"
 
 
 def _slug(title: str) -> str:

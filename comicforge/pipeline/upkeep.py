@@ -79,9 +79,5 @@ def human_size(size: int) -> str:
     """Bytes as a short human figure: 1.2 MB."""
     if size < 1000:
         return f"{size} B"
-    value, unit = float(size), "B"
-    for unit in ("kB", "MB", "GB", "TB"):
-        value /= 1000
-        if value < 1000:
-            break
-    return f"{value:.1f} {unit}"
+    exponent = min(4, (len(str(size)) - 1) // 3)  # 1: kB, 2: MB, 3: GB, 4: TB
+    return f"{size / 1000 ** exponent:.1f} {('kB', 'MB', 'GB', 'TB')[exponent - 1]}"

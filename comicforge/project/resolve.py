@@ -320,7 +320,7 @@ def _model(r: Resolver, panel: Panel, engine: str, loc: Loc) -> FileRef | None:
     missing = _missing_diffusion_packages()
     if missing:
         r.fail((*loc, "engine") if panel.engine else ("defaults", "engine"),
-               f"engine diffusion needs {', '.join(missing)}: pip install 'comicforge[diffusion]' (with the torch build for your GPU; see the README)")
+               f"engine diffusion needs {', '.join(missing)}: pip install 'comicforge-studio[diffusion]' (with the torch build for your GPU; see the README)")
         return None
     from comicforge.weights.locate import find_model
 

@@ -99,3 +99,10 @@ def test_an_emphasis_face_added_beside_a_project_font_is_noticed(small_project: 
     assert [d.job.id for d in report.decisions if d.build and d.job.stage == "page"] == ["page:1", "page:2"]  # both letter with it
     page = next(d.job for d in report.decisions if d.job.id == "page:2")
     assert "Hand-Bold.ttf" in json.dumps(page.spec)
+
+
+def test_human_sizes():
+    from comicforge.pipeline.upkeep import human_size
+
+    assert [human_size(n) for n in (0, 999, 1000, 12_345, 240_400_000, 5 * 10**9, 3 * 10**12)] == [
+        "0 B", "999 B", "1.0 kB", "12.3 kB", "240.4 MB", "5.0 GB", "3.0 TB"]

@@ -45,7 +45,7 @@ def test_full_size_sd15_key_set_loads_and_generates(tmp_path, make_request):
 def test_panel_order_groups_model_and_loras():
     from comicforge.spec.files import AdapterRef, FileRef
     from comicforge.spec.requests import GenerateRequest
-    from comicforge.engines.diffusion.grouping import panel_order_key
+    from comicforge.pipeline.grouping import panel_order_key
 
     a, b = FileRef("/m/a.safetensors", "A"), FileRef("/m/b.safetensors", "B")
     hero = AdapterRef(FileRef("/l/hero.safetensors", "H"))
