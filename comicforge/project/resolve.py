@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from comicforge.control import pose as poses
@@ -29,6 +29,7 @@ from comicforge.project.specs import BalloonSpec, BookSpec, PageSpec, PanelSpec,
 Fingerprint = Callable[[Path], str]
 DRAFT_MAX_EDGE = 1600  # draft panels render at print size up to this long edge, then scale
 DEFAULT_STEPS, DEFAULT_CFG = 25, 7.0
+MIN_PANEL_PIXELS = 16
 
 
 @dataclass
@@ -189,6 +190,8 @@ def _panel_rects(r: Resolver, page: Page, g: PageGeometry, loc: Loc) -> list[Rec
         r.fail((*loc, "panels"), f"{name} has {cells} panel{'s' * (cells != 1)} but the page lists {len(page.panels)}")
         return []
     rects = layout_cells(tree, g.live, g.gutter)
+    if not _panels_fit(r, rects, g, (*loc, "layout")):
+        return []
     if r.project.format.reading == "rtl":
         rects = [mirror(rect, g.live) for rect in rects]
     bleed_all = bool(tree.get("bleed"))
@@ -196,6 +199,18 @@ def _panel_rects(r: Resolver, page: Page, g: PageGeometry, loc: Loc) -> list[Rec
         extend_to_bleed(rect, g.live, g.media) if (panel.bleed or bleed_all) else rect
         for rect, panel in zip(rects, page.panels)
     ]
+
+
+def _panels_fit(r: Resolver, rects: list[Rect], g: PageGeometry, loc: Loc) -> bool:
+    """Every panel at least MIN_PANEL_PIXELS a side: gutters and margins must leave room for the layout."""
+    for number, rect in enumerate(rects, start=1):
+        x0, y0, x1, y1 = pixel_box(rect, g.dpi)
+        if min(x1 - x0, y1 - y0) < MIN_PANEL_PIXELS:
+            r.fail(loc, f"panel {number} would be {max(x1 - x0, 0)} x {max(y1 - y0, 0)} px at {g.dpi} dpi (at least "
+                        f"{MIN_PANEL_PIXELS} a side): the live area ({g.live.w / 72:.4g} x {g.live.h / 72:.4g} in) "
+                        f"and gutter ({g.gutter / 72:.4g} in) leave it no room")
+            return False
+    return True
 
 
 def pixel_box(rect: Rect, dpi: int) -> tuple[int, int, int, int]:
@@ -213,7 +228,7 @@ def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: Page
     placed = _panel_poses(r, panel, characters, aspect, loc)
     request = _request(r, panel_id, panel, characters, placed, box, loc)
     return PanelSpec(
-        panel_id, page, loc, _setting(r, panel, "engine"), request, _post_chain(r, panel, characters),
+        panel_id, page, loc, _setting(r, panel, "engine"), request, _post_chain(r, panel, characters, loc),
         rect, box, _balloons(r, panel, loc), _chain_palettes(r, characters), _sfx(r, panel, loc),
         _edits(r, panel, request, box, loc), _icc_profile_once(r),
     )
@@ -403,25 +418,78 @@ class _CharacterVar:
         return self.tokens or self.name
 
 
-_SANDBOX = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+MAX_PROMPT_CHARS = 100_000  # a rendered prompt or style longer than this is a template mistake
+
+
+class PromptSandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, plus limits on `*` and `**` so a prompt cannot exhaust memory or time."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and _is_number(left) and _is_number(right) and _power_bits(left, right) > 1024:
+            raise ValueError(f"{left} ** {right} is too large a number")
+        if operator == "*" and _sequence_length(left, right) > MAX_PROMPT_CHARS:
+            raise ValueError(f"repeating text or a list that many times would exceed {MAX_PROMPT_CHARS} items")
+        return super().call_binop(context, operator, left, right)
+
+
+def _power_bits(base: float, exponent: float) -> float:
+    """About how many bits `base ** exponent` needs."""
+    return abs(exponent) * math.log2(abs(base)) if abs(base) > 1 else 0.0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _sequence_length(left: Any, right: Any) -> float:
+    """How long `left * right` would be when one side is a sequence and the other a count (0 otherwise)."""
+    for sequence, count in ((left, right), (right, left)):
+        if isinstance(sequence, (str, list, tuple)) and isinstance(count, int):
+            return len(sequence) * count
+    return 0
+
+
+_SANDBOX = PromptSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 @lru_cache(maxsize=256)
 def _template(source: str) -> Any:
     """A compiled sandboxed template (style templates repeat across panels)."""
+    _check_bounded(_SANDBOX.parse(source))
     return _SANDBOX.from_string(source)
+
+
+def _check_bounded(tree: nodes.Template) -> None:
+    """Refuse what could run for hours: macros and call blocks (recursion) and loops inside loops."""
+    if next(tree.find_all((nodes.Macro, nodes.CallBlock)), None) is not None:
+        raise TemplateError("macros and call blocks are not allowed in prompts")
+    for loop in tree.find_all(nodes.For):
+        if next(loop.find_all(nodes.For), None) is not None:
+            raise TemplateError("loops inside loops are not allowed in prompts")
 
 
 def _render(r: Resolver, source: str, context: dict[str, Any], loc: Loc) -> str:
     """Render a prompt template in the sandbox; errors name the panel field."""
     if "{" not in source:
         return source
+    known = ", ".join(k for k in context if not k.startswith("_"))
     try:
-        return _template(source).render(context).strip()
+        text = _template(source).render(context).strip()
     except TemplateError as error:
-        known = ", ".join(k for k in context if not k.startswith("_"))
         r.fail(loc, f"prompt template: {error.message} (names available: {known})")
         return source
+    except RecursionError:
+        r.fail(loc, "prompt template: recursion too deep (a macro that calls itself?)")
+        return source
+    except Exception as error:  # anything the template's own expressions raise (1/0, 'a' + 1, a filter's arguments) is the author's
+        r.fail(loc, f"prompt template: {type(error).__name__}: {error} (names available: {known})")
+        return source
+    if len(text) > MAX_PROMPT_CHARS:
+        r.fail(loc, f"prompt template: renders {len(text)} characters (at most {MAX_PROMPT_CHARS})")
+        return source
+    return text
 
 
 def _prompts(r: Resolver, panel: Panel, characters: list[tuple[str, Character]], loc: Loc) -> tuple[str, str]:
@@ -525,15 +593,35 @@ def _panel_poses(r: Resolver, panel: Panel, characters: list[tuple[str, Characte
     return tuple(figures)
 
 
-def _post_chain(r: Resolver, panel: Panel, characters: list[tuple[str, Character]]) -> tuple[dict[str, Any], ...]:
+def _post_chain(r: Resolver, panel: Panel, characters: list[tuple[str, Character]], loc: Loc) -> tuple[dict[str, Any], ...]:
     """The panel's own chain, else the book's default chain followed by its characters' steps."""
     if panel.post is not None:
-        steps = list(panel.post)
+        steps = [(step, (*loc, "post", i)) for i, step in enumerate(panel.post)]
     else:
-        steps = list(r.project.defaults.post or [])
-        for _, character in characters:
-            steps += character.post or []
-    return tuple(step.model_dump(mode="json") for step in steps)
+        steps = [(step, ("defaults", "post", i)) for i, step in enumerate(r.project.defaults.post or [])]
+        for name, character in characters:
+            steps += [(step, ("characters", name, "post", i)) for i, step in enumerate(character.post or [])]
+    palettes = dict(_chain_palettes(r, characters))
+    for step, where in steps:
+        _check_post_step(r, step, palettes, where)
+    return tuple(step.model_dump(mode="json") for step, _ in steps)
+
+
+def _check_post_step(r: Resolver, step: Any, palettes: dict[str, tuple[str, ...]], where: Loc) -> None:
+    """What a step can only know from the book: screens fine enough for its dpi, palettes it can find."""
+    from comicforge.errors import PostError
+    from comicforge.post.halftone import check_screen
+    from comicforge.post.palette import gather_palette
+    from comicforge.post.steps import FlatsStep, HalftoneStep, ScreentoneStep
+
+    try:
+        if isinstance(step, (HalftoneStep, ScreentoneStep)):
+            check_screen(r.project.format.dpi, step.lpi, step.angle, step.shape, step.op)
+        elif isinstance(step, FlatsStep):
+            gather_palette(step.palette, step.colors, palettes)
+    except PostError as error:
+        if not any(problem.path == r.loaded.problem(where, "").path for problem in r.problems):
+            r.fail(where, str(error))  # a book-wide step is reported for its first panel only
 
 
 def _chain_palettes(r: Resolver, characters: list[tuple[str, Character]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
