@@ -22,6 +22,7 @@ from comicforge.layout.formats import TRIM_PRESETS
 from comicforge.layout.panels import Rect, count_cells, expand_template, extend_to_bleed, layout_cells, mirror
 from comicforge.layout.units import to_points
 from comicforge.letter.fonts import DEFAULT_FONT, SFX_FONT, emphasis_fonts, find_font
+from comicforge.project import kinds
 from comicforge.project.load import LoadedProject, Loc
 from comicforge.project.schema import Balloon, Character, Format, Margins, Page, Panel, Project
 from comicforge.project.specs import BalloonSpec, BookSpec, PageSpec, PanelSpec, SfxSpec
@@ -42,6 +43,7 @@ class Resolver:
     files_read: set[Path] = field(default_factory=set)
     models: dict[str, Any] = field(default_factory=dict)  # checkpoint path → ModelInfo (None if unusable)
     checked_loras: set[tuple[str, str]] = field(default_factory=set)  # (adapter file, model) pairs already checked
+    kinds: dict[str, str | None] = field(default_factory=dict)  # file → why it is not what it claims to be (None: fine)
 
     @property
     def project(self) -> Project:
@@ -51,15 +53,36 @@ class Resolver:
         """Record a problem at a path of the project."""
         self.problems.append(self.loaded.problem(loc, message))
 
-    def file(self, name: str, loc: Loc, what: str) -> FileRef | None:
-        """A file the project names (relative to the project), fingerprinted; missing → problem."""
+    def named(self, name: str, loc: Loc, what: str) -> Path | None:
+        """A file the project names (relative to the project), noted as read; missing → problem."""
         path = Path(name).expanduser()
         path = path if path.is_absolute() else self.loaded.root / path
         if not path.exists():
             self.fail(loc, f"{what} not found: {name}")
             return None
         self.files_read.add(path.resolve())
-        return FileRef(str(path.resolve()), self.fingerprint(path.resolve()))
+        return path.resolve()
+
+    def file(self, name: str, loc: Loc, what: str) -> FileRef | None:
+        """A file the project names, fingerprinted; missing → problem."""
+        path = self.named(name, loc, what)
+        return None if path is None else FileRef(str(path), self.fingerprint(path))
+
+    def is_kind(self, path: Path, name: str, loc: Loc, problem: Callable[[Path], str | None]) -> bool:
+        """Whether a file is what it claims to be (each file judged once, see project/kinds.py); else a problem."""
+        if str(path) not in self.kinds:
+            self.kinds[str(path)] = problem(path)
+        message = self.kinds[str(path)]
+        if message:
+            self.fail(loc, f"{name}: {message}")
+        return message is None
+
+    def checked(self, name: str, loc: Loc, what: str, problem: Callable[[Path], str | None]) -> FileRef | None:
+        """A named file that exists and is what it claims to be, fingerprinted."""
+        path = self.named(name, loc, what)
+        if path is None or not self.is_kind(path, name, loc, problem):
+            return None
+        return FileRef(str(path), self.fingerprint(path))
 
 
 def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint) -> tuple[BookSpec, set[Path]]:
@@ -75,6 +98,7 @@ def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint) -> tuple[BookS
 def _book(r: Resolver) -> BookSpec:
     project = r.project
     _check_characters(r)
+    _check_book_weights(r)
     geometry = page_geometry(project.format)
     pages = tuple(_page(r, number, page, geometry) for number, page in enumerate(project.pages, start=1))
     _check_unique_ids(r, pages)
@@ -157,9 +181,39 @@ def _check_characters(r: Resolver) -> None:
         if isinstance(character.palette, str) and character.palette not in r.project.palettes:
             r.fail(("characters", name, "palette"), f"unknown palette {character.palette!r} (known: {_known(r.project.palettes)})")
         for i, ref in enumerate(character.references):
-            r.file(ref, ("characters", name, "references", i), "reference image")
+            r.checked(ref, ("characters", name, "references", i), "reference image", kinds.image_problem)
+        for i, lora in enumerate(character.loras):
+            _kind_of(r, lora.file, ("characters", name, "loras", i, "file"), "LoRA file", kinds.lora_problem)
+        for i, embedding in enumerate(character.embeddings):
+            _kind_of(r, embedding, ("characters", name, "embeddings", i), "embedding file", kinds.embedding_problem)
         if character.pose:
             _pose_source(r, character.pose, ("characters", name, "pose"))
+
+
+def _check_book_weights(r: Resolver) -> None:
+    """The book's ControlNets and IP-Adapter are what they claim to be, whichever engine the panels use."""
+    defaults = r.project.defaults
+    for kind, net in defaults.controlnets.items():
+        _kind_of(r, net.file, ("defaults", "controlnets", kind, "file"), "ControlNet file", kinds.controlnet_problem)
+    if defaults.ip_adapter:
+        _kind_of(r, defaults.ip_adapter, ("defaults", "ip_adapter"), "IP-Adapter file", kinds.ip_adapter_problem)
+
+
+def _kind_of(r: Resolver, name: str, loc: Loc, what: str, problem: Callable[[Path], str | None]) -> None:
+    """Report a named file that is missing or not what it claims to be (it is fingerprinted where it is used)."""
+    path = r.named(name, loc, what)
+    if path is not None:
+        r.is_kind(path, name, loc, problem)
+
+
+def _check_unused_model(r: Resolver, name: str, where: Loc) -> None:
+    """A draft panel's model, when it is here, must still be a checkpoint (one that is not here is not needed)."""
+    from comicforge.engines.diffusion.locate import find_model
+
+    path = find_model(name, r.loaded.root)
+    if path is not None:
+        r.files_read.add(path.resolve())
+        r.is_kind(path.resolve(), name, where, kinds.model_problem)
 
 
 def _known(names: Any) -> str:
@@ -269,7 +323,8 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         options=(("precision", r.project.defaults.precision),) if r.project.defaults.precision != "auto" and engine == "diffusion" else (),
         characters=tuple(CharacterLook(name, _palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
-        controls=_controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), references=_references(r, characters, engine),
+        controls=_sketch_checked(r, panel, _controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), (width, height), loc),
+        references=_references(r, characters, engine),
         ip_adapter=_ip_adapter(r, characters, engine),
     )
 
@@ -325,6 +380,8 @@ def _model(r: Resolver, panel: Panel, engine: str, loc: Loc) -> FileRef | None:
     name = _setting(r, panel, "model")
     where = (*loc, "model") if panel.model else ("defaults", "model")
     if engine != "diffusion":
+        if name:
+            _check_unused_model(r, name, where)
         return None
     if not name:
         r.fail(where, "engine diffusion needs a model (a checkpoint path, a name in COMICFORGE_MODELS, or a local Hugging Face id)")
@@ -369,7 +426,7 @@ def _detect(r: Resolver, path: Path, name: str, where: Loc) -> Any:
 
 def _engine_message(error: Exception, path: Path, name: str) -> str:
     """An engine error as the author wrote the file name, not the absolute path."""
-    return f"{name}: {str(error).replace(f'{path}: ', '')}"
+    return f"{name}: {kinds.without_path(error, path)}"
 
 
 def _check_lora(r: Resolver, ref: FileRef, name: str, model_info: Any, where: Loc) -> None:
@@ -761,7 +818,7 @@ def _controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedPose, 
     """Control inputs the panel has (pose figures, a sketch), with the book's ControlNet for each when diffusing."""
     nets = r.project.defaults.controlnets
     found: list[ControlInput] = []
-    sketch = r.file(panel.lineart, (*loc, "lineart"), "sketch") if panel.lineart else None
+    sketch = r.checked(panel.lineart, (*loc, "lineart"), "sketch", kinds.image_problem) if panel.lineart else None
     for kind, present, source in (("openpose", bool(placed), None), ("lineart", sketch is not None, sketch)):
         if not present:
             continue
@@ -771,6 +828,20 @@ def _controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedPose, 
             _check_controlnet(r, model, net.file, model_info, ("defaults", "controlnets", kind, "file"))
         found.append(ControlInput(kind, model, net.weight if net else 1.0, net.start if net else 0.0, net.end if net else 1.0, source))
     return tuple(found)
+
+
+def _sketch_checked(r: Resolver, panel: Panel, controls: tuple[ControlInput, ...], size: tuple[int, int], loc: Loc) -> tuple[ControlInput, ...]:
+    """The controls, once the sketch is known to leave lines at the generation size (else the engines refuse it)."""
+    from comicforge.control.images import lineart_control
+    from comicforge.control.lineart import LineartError
+
+    for control in controls:
+        if control.kind == "lineart" and control.source is not None:
+            try:
+                lineart_control(Path(control.source.path), *size)
+            except LineartError as error:
+                r.fail((*loc, "lineart"), f"{panel.lineart}: {kinds.without_path(error, Path(control.source.path))}")
+    return controls
 
 
 def _check_controlnet(r: Resolver, ref: FileRef, name: str, model_info: Any, where: Loc) -> None:
@@ -816,7 +887,7 @@ def _edits(r: Resolver, panel: Panel, request: GenerateRequest, box: tuple[int, 
         where = (*loc, "edits", i)
         common = {"prompt": edit.prompt, "seed": edit.seed}
         if edit.op == "img2img":
-            init = r.file(edit.init, (*where, "init"), "init image") if edit.init else None
+            init = r.checked(edit.init, (*where, "init"), "init image", kinds.image_problem) if edit.init else None
             steps.append(RefineStep("img2img", edit.strength, init=init, **common))
         elif edit.op == "inpaint":
             mask = _mask(r, edit.mask, width / max(height, 1), (*where, "mask")) if edit.mask else None
@@ -824,7 +895,7 @@ def _edits(r: Resolver, panel: Panel, request: GenerateRequest, box: tuple[int, 
         elif edit.op == "outpaint":
             steps.append(_outpaint_step(edit, request, width / max(height, 1), common))
         else:
-            model = r.file(edit.model, (*where, "model"), "upscale model") if edit.model else None
+            model = r.checked(edit.model, (*where, "model"), "upscale model", _upscale_problem) if edit.model else None
             steps.append(RefineStep("upscale", edit.strength, width=width, height=height, model=model, **common))
     return tuple(steps)
 
@@ -841,19 +912,19 @@ def _outpaint_step(edit: Any, request: GenerateRequest, aspect: float, common: d
     return RefineStep("outpaint", 1.0, extend=extend, width=width, height=height, **common)
 
 
+def _upscale_problem(path: Path) -> str | None:
+    return kinds.weights_problem(path, "upscale model")
+
+
 def _mask(r: Resolver, name: str, aspect: float, loc: Loc) -> FileRef | None:
     """An inpaint mask, which must share the panel's aspect (it is scaled, never cropped)."""
     from PIL import Image
 
-    ref = r.file(name, loc, "mask image")
+    ref = r.checked(name, loc, "mask image", kinds.image_problem)
     if ref is None:
         return None
-    try:
-        with Image.open(ref.path) as image:
-            width, height = image.size
-    except OSError as error:
-        r.fail(loc, f"{name}: cannot read mask image ({error})")
-        return None
+    with Image.open(ref.path) as image:
+        width, height = image.size
     if abs((width / height) / aspect - 1) > 0.02:
         r.fail(loc, f"{name}: mask is {width}x{height} (aspect {width / height:.3f}) but the panel's aspect is {aspect:.3f}; draw the mask at the panel's proportions")
         return None

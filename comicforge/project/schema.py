@@ -34,19 +34,23 @@ def _range_text(low: float | None, high: float | None, above: bool, unit: str) -
 def bounded(kind: type, low: float | None = None, high: float | None = None, unit: str = "", above: bool = False, description: str | None = None) -> Any:
     """A finite number in [low, high] (or (low, high] when `above`): the JSON Schema says so, and so does the error."""
     text = _range_text(low, high, above, unit)
-
-    def in_range(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        try:
-            return handler(value)
-        except ValidationError as error:
-            if all(item["type"] in _RANGE_ERRORS for item in error.errors()):
-                raise PydanticCustomError("out_of_range", text) from None
-            raise
-
     limits: dict[str, Any] = {"gt" if above else "ge": low, "le": high}
     if kind is float:
         limits["allow_inf_nan"] = False
-    return Annotated[kind, Field(description=description or text.removeprefix("must be ").capitalize(), **limits), WrapValidator(in_range)]
+    return Annotated[kind, Field(description=description or text.removeprefix("must be ").capitalize(), **limits), _reworded(_RANGE_ERRORS, text)]
+
+
+def _reworded(kinds: set[str], text: str) -> WrapValidator:
+    """Replace pydantic's constraint errors of these kinds by one sentence saying what is valid."""
+    def reword(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as error:
+            if all(item["type"] in kinds for item in error.errors()):
+                raise PydanticCustomError("constraint", text) from None
+            raise
+
+    return WrapValidator(reword)
 
 
 def blame(field: str, message: str) -> PydanticCustomError:
@@ -54,6 +58,8 @@ def blame(field: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("field_problem", "{message}", {"message": message, "field": field})
 
 
+SafeName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"),
+                     _reworded({"string_pattern_mismatch"}, "must be letters, digits, _ . - and not start with . or - (a name, not a path)")]
 Seed = bounded(int, 0, 2**32 - 1, description="Random seed, 0 to 2**32 - 1 (A1111's range)")
 Fraction = bounded(float, 0, 1, description="A fraction, 0 to 1")
 Strength = bounded(float, 0, 1, description="Denoising strength, 0 to 1")
@@ -225,7 +231,7 @@ class Generation(Strict):
     clip_skip: bounded(int, 1, 12) | None = Field(None, description="CLIP layers skipped from the end, 1 to 12")
     size: tuple[int, int] | None = Field(None, description="Generation size [W, H] in pixels: multiples of 8, 64 to 4096")
     negative: str | None = None
-    style: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", description="A style template name (built-in or the project's styles/ folder)")
+    style: SafeName | None = Field(None, description="A style template name (built-in or the project's styles/ folder)")
     post: list[PostStep] | None = None
 
     @field_validator("size")
@@ -397,7 +403,7 @@ class PosePlacement(Strict):
 class Panel(Generation):
     """One panel: what to draw and what is said."""
 
-    id: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", description="Letters, digits, _ . - (not starting with . or -); default p<page>.<n>")
+    id: SafeName | None = Field(None, description="Letters, digits, _ . - (not starting with . or -); default p<page>.<n>")
     prompt: str = ""
     characters: list[str] = Field(default_factory=list)
     pose: PoseName | list[PosePlacement] | None = None
@@ -459,7 +465,7 @@ class Project(Strict):
     title: str = Field(min_length=1)
     author: str | None = None
     series: str | None = None
-    number: int | None = None
+    number: bounded(int, 0, 99999) | None = Field(None, description="Issue number, 0 to 99999")
     language: str = Field("en", description="ISO 639 language code")
     format: Format = Field(default_factory=Format)
     defaults: Defaults = Field(default_factory=Defaults)
