@@ -31,6 +31,7 @@ Fingerprint = Callable[[Path], str]
 DRAFT_MAX_EDGE = 1600  # draft panels render at print size up to this long edge, then scale
 DEFAULT_STEPS, DEFAULT_CFG = 25, 7.0
 MIN_PANEL_PIXELS = 16
+MAX_CANVAS_PIXELS = 89_478_485  # Pillow's Image.MAX_IMAGE_PIXELS: larger images warn as decompression bombs
 
 
 @dataclass
@@ -893,11 +894,22 @@ def _edits(r: Resolver, panel: Panel, request: GenerateRequest, box: tuple[int, 
             mask = _mask(r, edit.mask, width / max(height, 1), (*where, "mask")) if edit.mask else None
             steps.append(RefineStep("inpaint", edit.strength, mask=mask, rects=tuple(tuple(x) for x in edit.rects), **common))
         elif edit.op == "outpaint":
-            steps.append(_outpaint_step(edit, request, width / max(height, 1), common))
+            step = _outpaint_step(edit, request, width / max(height, 1), common)
+            _check_canvas(r, step, request, where)
+            steps.append(step)
         else:
             model = r.checked(edit.model, (*where, "model"), "upscale model", _upscale_problem) if edit.model else None
             steps.append(RefineStep("upscale", edit.strength, width=width, height=height, model=model, **common))
     return tuple(steps)
+
+
+def _check_canvas(r: Resolver, step: RefineStep, request: GenerateRequest, where: Loc) -> None:
+    """An outpaint canvas must stay an image Pillow opens without a decompression-bomb warning."""
+    left, top, right, bottom = step.extend
+    width, height = round(request.width * (1 + left + right)), round(request.height * (1 + top + bottom))
+    if width * height > MAX_CANVAS_PIXELS:
+        r.fail(where, f"outpaint would make a {width} x {height} px canvas from {request.width} x {request.height}, "
+                      f"more than {MAX_CANVAS_PIXELS / 1e6:.0f} megapixels; extend less")
 
 
 def _outpaint_step(edit: Any, request: GenerateRequest, aspect: float, common: dict[str, Any]) -> RefineStep:

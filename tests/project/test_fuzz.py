@@ -239,6 +239,8 @@ def range_mutations() -> list[Mutation]:
                              [{"op": "outpaint", "top": -0.1}], [{"op": "upscale", "strength": -0.1}], [{"op": "sharpen"}],
                              [{"op": "img2img", "seed": 2**32}]],
          [[{"op": "img2img", "strength": 0.4, "seed": 7}], [{"op": "inpaint", "rects": [[0.5, 0.5, 0.5, 0.5]]}], [{"op": "outpaint", "fit": True}]]),
+        (("pages", 0, "panels", 0, "edits"), [[{"op": "outpaint", "left": 4, "top": 4, "right": 4, "bottom": 4}]],  # a 134-megapixel canvas
+         [[{"op": "outpaint", "left": 1, "right": 1}]]),
         ((*panel, "pose"), [[{"pose": "standing", "region": [0.5, 0, 0.6, 1]}], [{"pose": "standing", "scale": 0}], [{"pose": "standing", "who": "aiko"}]],
          [[{"pose": "standing", "region": [0, 0, 0.5, 1], "who": "mira"}]]),
         (("pages", 0, "layout"), [{"rows": [0, 2]}, {"rows": [-1, 2, 2]}, {"rows": [1, 2], "sizes": [0, 0]}, {"rows": [1, 2], "sizes": [-1, 2]},
@@ -400,8 +402,8 @@ def test_fuzzed_demo_projects(built_demo: tuple[Path, dict[str, str], dict[str, 
         wrong = _check_rejected(mutation, status, stderr)
         if wrong:
             failures.append(f"{mutation}: {', '.join(wrong)}: {stderr.strip()[:300]}")
-    assert _digest(project / "build") == before
     assert not failures, f"{len(failures)} of {len(mutations)} mutations:\n" + "\n".join(failures)
+    assert _digest(project / "build") == before
 
 
 SUBPROCESS_SAMPLE = ["format.trim = [0, -3]", "format.dpi = 2401", "lora = renamed-png.safetensors", "pages.0.layout = {'rows': [1, 2], 'sizes': [0, 0]}"]
