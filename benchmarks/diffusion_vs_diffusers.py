@@ -1,7 +1,7 @@
 """comicforge's DiffusionEngine vs a plain diffusers StableDiffusionPipeline loop, same weights, same process.
 
 How it is measured: a random-weight checkpoint with exactly the SD 1.5 key set and shapes
-(../shared/reference/sd15_keys.tsv; UNet dominates) is written once as single-file safetensors (fp16) and
+(tests/data/sd15_keys.tsv; UNet dominates) is written once as single-file safetensors (fp16) and
 loaded by the engine. The plain pipeline is a StableDiffusionPipeline built from the same modules (so both use
 identical weights), called with prompt strings in a loop. Each run renders N panels (different seeds) at
 256×256 with DPM++ 2M Karras; runs alternate engine/plain after one warm-up of each; we report the median
@@ -28,7 +28,7 @@ import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-REFERENCE = ROOT.parent / "shared" / "reference" / "sd15_keys.tsv"
+REFERENCE = ROOT / "tests" / "data" / "sd15_keys.tsv"
 
 
 def write_random_sd15(path: Path, reference: Path) -> None:

@@ -8,6 +8,10 @@ Accuracy is read from comicforge's output file: ink coverage of 11 flat tone pat
 angle and ruling from the 2-D spectrum of a flat 30 % patch.
 
     python benchmarks/halftone_vs_imagemagick.py [--repeats 5] [--keep DIR]
+
+ImageMagick is an optional baseline that only this benchmark uses (the tests and CI never need it): install it
+with your system's package manager, e.g. `apt-get update && apt-get install -y imagemagick` (Debian/Ubuntu, as
+root) or `brew install imagemagick` (macOS).
 """
 
 from __future__ import annotations
@@ -99,7 +103,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="copy the input and outputs here")
     args = parser.parse_args()
     if not shutil.which("convert"):
-        sys.exit("ImageMagick `convert` is not installed")
+        sys.exit("ImageMagick `convert` is not installed (an optional baseline: apt-get install imagemagick, or brew install imagemagick)")
     work = Path(tempfile.mkdtemp(prefix="halftone-bench-"))
     source, ours, theirs = work / "page.png", work / "comicforge.png", work / "imagemagick.png"
     make_page().save(source)

@@ -35,6 +35,12 @@ def _exports(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a count: {text!r} (a whole number ≥ 0)")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     """The comicforge command line."""
     main = argparse.ArgumentParser(prog="comicforge", description="Comics and manga from a project file, to print-ready PDF.")
@@ -58,6 +64,17 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--out", type=Path, help="output folder (default PROJECT/build)")
 
     commands.add_parser("schema", help="print the JSON Schema of comic.yaml")
+
+    gc = commands.add_parser("gc", help="delete store entries the book no longer uses")
+    gc.add_argument("project", type=Path, help="project folder or its comic.yaml")
+    gc.add_argument("--keep", type=_count, default=1, help="also keep what the last N builds used (default 1)")
+    gc.add_argument("--dry-run", action="store_true", help="only say what would be freed")
+
+    store = commands.add_parser("store", help="inspect the project's store (.comicforge/)")
+    store_commands = store.add_subparsers(dest="store_command", required=True, metavar="ACTION")
+    verify = store_commands.add_parser("verify", help="check every entry against its recorded sizes and hashes")
+    verify.add_argument("project", type=Path, help="project folder or its comic.yaml")
+    verify.add_argument("--repair", action="store_true", help="drop broken entries (the next build rebuilds them)")
 
     control = commands.add_parser("control", help="write a panel's control images (what the ControlNets are given)")
     control.add_argument("project", type=Path, help="project folder or its comic.yaml")
@@ -98,7 +115,7 @@ def _options(args: argparse.Namespace) -> Any:
     from comicforge.pipeline.run import BuildOptions
 
     return BuildOptions(out=getattr(args, "out", None), pages=args.pages, exports=args.export,
-                        progress=sys.stderr.isatty() and not args.json, proof=args.proof)
+                        progress=sys.stderr.isatty() and not args.json, proof=args.proof, usage=args.json)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -162,6 +179,28 @@ def cmd_control(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    from comicforge.pipeline.upkeep import collect_garbage, human_size
+    from comicforge.project.files import find_project_file
+
+    report = collect_garbage(find_project_file(args.project), keep=args.keep, dry_run=args.dry_run)
+    verb = "would free" if report.dry_run else "freed"
+    print(f"{verb} {human_size(report.freed_bytes)} in {report.freed_entries} entries; "
+          f"kept {human_size(report.kept_bytes)} in {report.kept_entries} entries")
+    return 0
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    from comicforge.pipeline.upkeep import verify_store
+    from comicforge.project.files import find_project_file
+
+    report = verify_store(find_project_file(args.project), repair=args.repair)
+    for key in report.broken:
+        print(f"broken: {key}" + (" (dropped)" if report.repaired else ""))
+    print(f"{report.checked} entries checked, {len(report.broken)} broken" + (", dropped: the next build rebuilds them" if report.broken and report.repaired else ""))
+    return 1 if report.broken and not report.repaired else 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from comicforge.project.schema import json_schema
 
@@ -178,7 +217,7 @@ def cmd_halftone(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "new": cmd_new, "check": cmd_check, "plan": cmd_plan, "build": cmd_build, "schema": cmd_schema,
-    "control": cmd_control, "halftone": cmd_halftone,
+    "control": cmd_control, "halftone": cmd_halftone, "gc": cmd_gc, "store": cmd_store,
 }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-REFERENCE = REPO.parent / "shared" / "reference"
+DATA = TESTS / "data"  # reference files written by others, each with its provenance in data/README.md
 COLLECTED_MODULES: set[Path] = set()  # filled by conftest.pytest_collectreport
 
 

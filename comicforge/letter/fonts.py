@@ -39,6 +39,16 @@ def find_font(name: str, root: Path) -> Path | None:
     return path if path.is_file() else None
 
 
+def emphasis_candidates(path: Path) -> tuple[Path, Path]:
+    """Where a project font's bold and italic faces would be: `Name-Bold.ttf` and `Name-Italic.ttf` beside it."""
+    stem = path.stem
+    for suffix in STYLE_SUFFIXES:
+        if suffix and stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return path.with_name(f"{stem}-Bold{path.suffix}"), path.with_name(f"{stem}-Italic{path.suffix}")
+
+
 def emphasis_fonts(name: str, root: Path) -> tuple[Path, Path]:
     """The (bold, italic) faces for `*bold*` and `_italic_`: the built-in family, sibling files, else the font itself."""
     if name in BUILTIN_EMPHASIS:
@@ -46,16 +56,8 @@ def emphasis_fonts(name: str, root: Path) -> tuple[Path, Path]:
         return builtin_font_dir() / BUILTIN_FONTS[bold], builtin_font_dir() / BUILTIN_FONTS[italic]
     path = find_font(name, root)
     assert path is not None
-    stem = path.stem
-    for suffix in STYLE_SUFFIXES:
-        if suffix and stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    faces = []
-    for wanted in ("Bold", "Italic"):
-        sibling = path.with_name(f"{stem}-{wanted}{path.suffix}")
-        faces.append(sibling if sibling.is_file() else path)
-    return faces[0], faces[1]
+    bold, italic = emphasis_candidates(path)
+    return (bold if bold.is_file() else path), (italic if italic.is_file() else path)
 
 
 class FontError(ValueError):

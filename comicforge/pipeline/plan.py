@@ -5,12 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Collection
 
 from comicforge.pipeline.keys import canonical_json, job_key, plain
-
-SCREEN_OPS = {"halftone", "screentone"}  # post steps whose dot grid is laid in page coordinates
-
 
 @dataclass
 class Job:
@@ -122,15 +119,18 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
 
 
 def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
+    from comicforge.post.chain import chain_reads
+    from comicforge.post.steps import parse_chain
+
     request = plain(panel.request)
     generate = Job(f"generate:{panel.id}", "generate", panel.id, versions.engines[panel.engine],
                    {"engine": panel.engine, **request})
-    screens = any(step.get("op") in SCREEN_OPS for step in panel.post)
+    reads = chain_reads(parse_chain(panel.post), page.color)  # each page fact enters the key only when a step reads it
     finish_spec = {
         "size": list(panel.print_size), "dpi": page.dpi, "color": page.color, "post": list(panel.post),
-        "origin": list(panel.box[:2]) if screens else None,
-        "icc_profile": plain(panel.icc_profile) if any(s.get("op") in ("cmyk", "halftone") for s in panel.post) else None,
-        "palettes": {name: list(c) for name, c in panel.palettes} if any(s.get("op") == "flats" for s in panel.post) else {},
+        "origin": list(panel.box[:2]) if "origin" in reads else None,
+        "icc_profile": plain(panel.icc_profile) if "icc_profile" in reads else None,
+        "palettes": {name: list(c) for name, c in panel.palettes} if "palettes" in reads else {},
     }
     refines = [
         Job(f"refine:{panel.id}:{n}", "refine", f"{panel.id} {step.kind} #{n}", versions.engines[panel.engine],
@@ -172,8 +172,8 @@ def assign_keys(jobs: list[Job]) -> None:
         keys[job.id] = job.key
 
 
-def decide(jobs: list[Job], has_key: Any, previous: dict[str, Any]) -> list[Decision]:
-    """For each job: reuse when its key is stored, else build, with the reason versus the last build."""
+def decide(jobs: list[Job], has_key: Callable[[str], bool], previous: dict[str, Any], damaged: Collection[str] = ()) -> list[Decision]:
+    """For each job: reuse when its key is stored intact, else build, with the reason versus the last build."""
     decisions: list[Decision] = []
     changed: set[str] = set()
     for job in jobs:
@@ -181,7 +181,8 @@ def decide(jobs: list[Job], has_key: Any, previous: dict[str, Any]) -> list[Deci
             decisions.append(Decision(job, False, "up to date"))
             continue
         changed.add(job.id)
-        decisions.append(Decision(job, True, rebuild_reason(job, previous.get(job.id), changed)))
+        reason = "damaged in the store" if job.key in damaged else rebuild_reason(job, previous.get(job.id), changed)
+        decisions.append(Decision(job, True, reason))
     return decisions
 
 

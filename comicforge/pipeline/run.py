@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import sys
@@ -12,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from comicforge.pipeline.executors import Executor, LocalExecutor
 from comicforge.pipeline.keys import Fingerprints, stat_signature
 from comicforge.pipeline.plan import Decision, Job, decide, select_jobs
-from comicforge.pipeline.store import Store, copy_atomic
+from comicforge.pipeline.store import Store, copy_atomic, write_atomic
 from comicforge.errors import ComicforgeError, Problem
 
 RESOLVED_STATE = "resolved.json"
@@ -33,6 +33,7 @@ class BuildOptions:
     exports: tuple[str, ...] = ("pdf", "png")
     progress: bool = False
     proof: bool = False  # draw the live area and overflow markers; outputs go to build/proof/
+    usage: bool = False  # measure the store's size for the report (walks the store)
 
 
 @dataclass
@@ -42,6 +43,9 @@ class BuildReport:
     decisions: list[Decision]
     outputs: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # {"page": N, "message": …}, reused pages' too
+    repaired: list[str] = field(default_factory=list)  # ids of jobs whose stored entry was broken and rebuilt
+    store: dict[str, int] = field(default_factory=dict)  # {"entries": N, "bytes": N}, when asked for
 
     def count(self, stage: str, built: bool) -> int:
         return sum(1 for d in self.decisions if d.job.stage == stage and d.build == built)
@@ -52,6 +56,9 @@ class BuildReport:
             "pages": {"composed": self.count("page", True), "reused": self.count("page", False)},
             "jobs": {"built": sum(d.build for d in self.decisions), "reused": sum(not d.build for d in self.decisions)},
             "outputs": self.outputs,
+            "warnings": self.warnings,
+            "repaired": self.repaired,
+            **({"store": self.store} if self.store else {}),
             "seconds": round(self.seconds, 3),
         }
 
@@ -119,10 +126,12 @@ def _plan(project_file: Path, store: Store, options: BuildOptions) -> tuple[list
     jobs, meta = resolved_jobs(project_file, store)
     _check_pages(options.pages, meta["page_count"], project_file)
     chosen = select_jobs(jobs, meta, EXPORT_VERSION, options.exports, options.pages, options.proof)
+    stored = {j.key: store.has(j.key) for j in chosen}
     previous: dict[str, Any] = {}
-    if not all(store.has(j.key) for j in chosen):
+    if not all(stored.values()):
         previous = store.read_state(JOBS_STATE).get("jobs", {})
-    return decide(chosen, store.has, previous), meta
+    damaged = {key for key, present in stored.items() if not present and store.entry(key).exists()}
+    return decide(chosen, stored.__getitem__, previous, damaged), meta
 
 
 def _check_pages(pages: set[int] | None, count: int, project_file: Path) -> None:
@@ -143,15 +152,62 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
     with store.lock():
         store.clean_tmp()
         decisions, meta = _plan(project_file, store, options)
-        runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, tuple(map(tuple, meta.get("runtime", ()))))
+        executor = LocalExecutor(tuple(map(tuple, meta.get("runtime", ()))))
+        runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, executor)
         try:
             runner.run([d.job for d in decisions if d.build])
+            outputs = publish(decisions, options.out or project_file.parent / "build", runner)
         finally:
-            runner.close()
-            if any(d.build for d in decisions):
+            executor.close()
+            if any(d.build for d in decisions) or runner.repaired:
                 _remember_jobs(store, [d.job for d in decisions])
-        outputs = publish(store, decisions, options.out or project_file.parent / "build", project_file.parent)
-    return BuildReport(decisions, outputs, time.perf_counter() - started)
+        record_build(store, [d.job.key for d in decisions])
+        warnings = page_warnings(store, decisions)
+        store.save_index()
+    for warning in warnings:
+        print(f"warning: {warning['message']}", file=sys.stderr)
+    if runner.repaired:
+        print(f"store: {len(runner.repaired)} damaged entries found and rebuilt", file=sys.stderr)
+    report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired)
+    if options.usage:
+        entries, size = store.usage()
+        report.store = {"entries": entries, "bytes": size}
+    return report
+
+
+def page_warnings(store: Store, decisions: list[Decision]) -> list[dict[str, Any]]:
+    """The lettering warnings stored with every page this build uses, built or reused."""
+    found = []
+    for decision in decisions:
+        if decision.job.stage == "page":
+            found += [{"page": decision.job.spec["number"], "message": text} for text in store.warnings(decision.job.key)]
+    return found
+
+
+BUILDS_DIR = "builds"
+BUILDS_KEPT = 10
+
+
+def record_build(store: Store, keys: list[str]) -> None:
+    """Remember the keys a build used (for `gc --keep`), unless the last build used exactly the same."""
+    import hashlib
+
+    text = "\n".join(sorted(set(keys)))
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    folder = store.root / BUILDS_DIR
+    records = sorted(folder.glob("*.keys")) if folder.is_dir() else []
+    if records and records[-1].stem.endswith(digest):
+        return
+    write_atomic(folder / f"{time.time_ns():020d}-{digest}.keys", text.encode())
+    for old in records[: max(0, len(records) + 1 - BUILDS_KEPT)]:
+        old.unlink(missing_ok=True)
+
+
+def recent_builds(store: Store, count: int) -> list[set[str]]:
+    """The key sets of the last `count` builds, newest first."""
+    folder = store.root / BUILDS_DIR
+    records = sorted(folder.glob("*.keys"), reverse=True)[:count] if folder.is_dir() else []
+    return [set(path.read_text().split()) for path in records]
 
 
 def _remember_jobs(store: Store, jobs: list[Job]) -> None:
@@ -162,56 +218,47 @@ def _remember_jobs(store: Store, jobs: list[Job]) -> None:
 
 
 class Runner:
-    """Runs jobs through their stages; engines stay resident for the whole build."""
+    """Runs jobs through their stages: resolves each job's inputs to verified entries, then stores its result."""
 
-    def __init__(self, store: Store, jobs: dict[str, Job], progress: bool, runtime: tuple[tuple[str, str], ...] = ()):
-        self.store, self.jobs, self.progress = store, jobs, progress
-        self.runtime = runtime  # engine options outside the keys (memory savers)
-        self.engines: dict[str, Any] = {}
-        self.done = 0
+    def __init__(self, store: Store, jobs: dict[str, Job], progress: bool, executor: Executor):
+        self.store, self.jobs, self.progress, self.executor = store, jobs, progress, executor
+        self.checked: set[str] = set()  # keys verified by content (or written) in this build
+        self.repaired: list[str] = []
+        self.done = self.total = 0
 
     def run(self, todo: list[Job]) -> None:
         """Run jobs stage by stage; panels sharing model and LoRAs run together."""
         self.total = len(todo)
         order = sorted(todo, key=lambda j: (STAGE_ORDER.index(j.stage), _model_group(j) if j.stage == "generate" else ""))
         for job in order:
-            if not self.store.has(job.key):
+            if job.key not in self.checked:
                 self.run_job(job)
-            self._tick(job)
 
-    def run_job(self, job: Job, retry: bool = True) -> None:
-        """Run one job; an unreadable input entry is discarded, rebuilt, and the job retried once."""
+    def run_job(self, job: Job) -> None:
+        """Run one job on its verified inputs and store its result."""
         from comicforge.pipeline import stages
 
+        inputs = stages.Inputs(tuple(self.verified(dep) for dep in job.deps), tuple(self.jobs[dep] for dep in job.deps))
         try:
-            stages.STAGES[job.stage](self, job)
+            result = self.executor.execute(job, inputs)
         except ComicforgeError as error:
             raise ComicforgeError([_for_job(problem, job) for problem in error.problems]) from None
-        except stages.BrokenEntry as broken:
-            if not retry:
-                raise
-            self.store.discard(broken.key)
-            dep = next(j for j in self.jobs.values() if j.key == broken.key)
-            self.run_job(dep, retry=False)
-            self.run_job(job, retry=False)
+        self.store.discard(job.key)  # a damaged entry of this key would block the publishing rename
+        self.store.put(job.key, result.write, result.warnings)
+        self.checked.add(job.key)
+        self._tick(job)
 
-    def entry(self, job_id: str) -> Path:
-        """The store folder of a job's result (built first if missing)."""
+    def verified(self, job_id: str) -> Path:
+        """A job's store folder, its files checked against their recorded hashes once per build; a broken entry is rebuilt."""
         job = self.jobs[job_id]
-        if not self.store.has(job.key):
-            self.run_job(job)
+        if job.key not in self.checked:
+            if not self.store.verify(job.key):
+                if self.store.entry(job.key).exists():
+                    self.repaired.append(job.id)
+                self.total += 1
+                self.run_job(job)
+            self.checked.add(job.key)
         return self.store.entry(job.key)
-
-    def engine(self, name: str) -> Any:
-        if name not in self.engines:
-            from comicforge.engines.base import create_engine
-
-            self.engines[name] = create_engine(name)
-        return self.engines[name]
-
-    def close(self) -> None:
-        for engine in self.engines.values():
-            engine.close()
 
     def _tick(self, job: Job) -> None:
         self.done += 1
@@ -251,18 +298,17 @@ def _slug(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", folded).strip("-").lower() or "book"
 
 
-def publish(store: Store, decisions: list[Decision], out: Path, root: Path) -> dict[str, Any]:
-    """Refresh the human-facing files in the output folder from the store (copy only what changed)."""
+def publish(decisions: list[Decision], out: Path, runner: Runner) -> dict[str, Any]:
+    """Refresh the human-facing files in the output folder from verified store entries (copy only what changed)."""
+    store, out = runner.store, out.resolve()
     manifest = store.read_state(OUTPUTS_STATE).get("files", {})
     outputs: dict[str, Any] = {"panels": {}, "pages": []}
     for decision in decisions:
         job = decision.job
-        targets = _targets(job, out)
-        for name, target in targets:
-            source = store.entry(job.key) / name
+        for name, target in _targets(job, out):
             record = manifest.get(str(target))
             if not (record and record[0] == job.key and _same_stat(target, record[1])):
-                copy_atomic(source, target)
+                copy_atomic(runner.verified(job.id) / name, target)
                 manifest[str(target)] = [job.key, _stat(target)]
             _note_output(outputs, job, target)
     store.write_state(OUTPUTS_STATE, {"files": manifest})
@@ -286,11 +332,11 @@ def _targets(job: Job, out: Path) -> list[tuple[str, Path]]:
 
 def _note_output(outputs: dict[str, Any], job: Job, target: Path) -> None:
     if job.stage == "generate":
-        outputs["panels"][job.label] = str(target.resolve())
+        outputs["panels"][job.label] = str(target)
     elif job.stage == "png":
-        outputs["pages"].append(str(target.resolve()))
+        outputs["pages"].append(str(target))
     else:
-        outputs[job.stage] = str(target.resolve())
+        outputs[job.stage] = str(target)
 
 
 def _stat(path: Path) -> list[int]:

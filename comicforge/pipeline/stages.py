@@ -1,41 +1,54 @@
-"""Each stage as a function of its job spec and its inputs' store entries; results go to the store."""
+"""Each stage as a pure function of its job and its inputs (verified store folders), returning what to store."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from PIL import Image, PngImagePlugin
 
 if TYPE_CHECKING:
     from comicforge.pipeline.plan import Job
-    from comicforge.pipeline.run import Runner
 
 
-class BrokenEntry(Exception):
-    """A store entry that cannot be read: it is discarded and rebuilt, never trusted."""
+@dataclass(frozen=True)
+class Inputs:
+    """A job's inputs, resolved by the runner: the verified store folder and the job of each dependency, in order."""
 
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
+    folders: tuple[Path, ...]
+    jobs: tuple[Job, ...]
 
+    def file(self, index: int, name: str) -> Path:
+        return self.folders[index] / name
 
-def _input(runner: Runner, job_id: str, name: str) -> Path:
-    return runner.entry(job_id) / name
-
-
-def _open_image(runner: Runner, job_id: str, name: str) -> Image.Image:
-    """Open and fully decode an input image; any failure marks the entry broken."""
-    path = _input(runner, job_id, name)
-    try:
-        with Image.open(path) as image:
+    def image(self, index: int, name: str) -> Image.Image:
+        """An input image, fully decoded (palette images as RGB)."""
+        with Image.open(self.file(index, name)) as image:
             image.load()
             return image.copy() if image.mode != "P" else image.convert("RGB")
-    except (OSError, SyntaxError, ValueError):
-        raise BrokenEntry(runner.jobs[job_id].key) from None
+
+    def page(self, index: int) -> tuple[Path, list[dict[str, Any]]]:
+        """A composed page's art file and overlay operations."""
+        return self.file(index, "art.png"), json.loads(self.file(index, "overlay.json").read_text())["ops"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a stage made: a writer of its files into the entry folder, and warnings kept with the entry."""
+
+    write: Callable[[Path], None]
+    warnings: tuple[str, ...] = ()
+
+
+class Tools(Protocol):
+    """What generation stages get from the build: resident engines and run-time options (outside every key)."""
+
+    runtime: tuple[tuple[str, str], ...]
+
+    def engine(self, name: str) -> Any: ...
 
 
 def save_png(image: Image.Image, path: Path, parameters: str | None = None) -> None:
@@ -47,111 +60,93 @@ def save_png(image: Image.Image, path: Path, parameters: str | None = None) -> N
     image.save(path, format="PNG", pnginfo=info, compress_level=6)
 
 
-def run_generate(runner: Runner, job: Job) -> None:
+def _panel_result(image: Image.Image) -> Result:
+    """A panel image to store as panel.png (keeping the engine's A1111 parameters text)."""
+    return Result(lambda folder: save_png(image.convert("RGB"), folder / "panel.png", image.info.get("parameters")))
+
+
+def run_generate(job: Job, inputs: Inputs, tools: Tools) -> Result:
     """Generate a panel with its engine."""
-    request = _request(runner, job)
-    image = runner.engine(job.spec["engine"]).generate(request)
-    runner.store.put(job.key, lambda folder: save_png(image.convert("RGB"), folder / "panel.png", image.info.get("parameters")))
+    return _panel_result(tools.engine(job.spec["engine"]).generate(_request(job, tools)))
 
 
-def _request(runner: Runner, job: Job) -> Any:
+def _request(job: Job, tools: Tools) -> Any:
     """A job's engine request plus the build's run-time options (memory savers, outside the key)."""
     from comicforge.engines.base import request_from_json
 
     request = request_from_json(job.spec)
-    if not runner.runtime or job.spec["engine"] != "diffusion":
+    if not tools.runtime or job.spec["engine"] != "diffusion":
         return request
-    return dataclasses.replace(request, options=request.options + runner.runtime)
+    return dataclasses.replace(request, options=request.options + tools.runtime)
 
 
-def run_refine(runner: Runner, job: Job) -> None:
+def run_refine(job: Job, inputs: Inputs, tools: Tools) -> Result:
     """One editing step (img2img, inpaint, outpaint, upscale) on the previous step's image."""
     from comicforge.engines.base import refine_step_from_json
 
-    previous = _open_image(runner, job.deps[0], "panel.png")
+    previous = inputs.image(0, "panel.png")
     step = refine_step_from_json(job.spec["step"])
     if step.init is not None:
         with Image.open(step.init.path) as init:
             previous = init.convert("RGB").resize(previous.size, Image.Resampling.LANCZOS)
-    image = runner.engine(job.spec["engine"]).refine(_request(runner, job), previous, step)
-    runner.store.put(job.key, lambda folder: save_png(image.convert("RGB"), folder / "panel.png", image.info.get("parameters")))
+    return _panel_result(tools.engine(job.spec["engine"]).refine(_request(job, tools), previous, step))
 
 
-def run_finish(runner: Runner, job: Job) -> None:
+def run_finish(job: Job, inputs: Inputs, tools: Tools) -> Result:
     """Resize a generated panel to print size and apply its post chain (screens in page coordinates)."""
-    from pydantic import TypeAdapter
-
     from comicforge.post.chain import PostContext, apply_chain
-    from comicforge.post.steps import PostStep
+    from comicforge.post.steps import parse_chain
 
     spec = job.spec
-    raw = _open_image(runner, job.deps[0], "panel.png")
+    raw = inputs.image(0, "panel.png")
     size = tuple(spec["size"])
     image = raw if raw.size == size else raw.resize(size, Image.Resampling.LANCZOS)
-    steps = TypeAdapter(list[PostStep]).validate_python(spec["post"])
-    origin = tuple(spec["origin"]) if spec["origin"] else (0, 0)
-    if steps:
-        image = apply_chain(image, steps, PostContext(dpi=spec["dpi"], origin=origin, color=spec["color"], palettes={k: tuple(v) for k, v in spec["palettes"].items()},
-                                                 icc_profile=(spec.get("icc_profile") or {}).get("path")))
-    runner.store.put(job.key, lambda folder: save_png(image, folder / "panel.png"))
+    origin = tuple(spec["origin"]) if spec["origin"] else (0, 0)  # (0, 0) only for chains that read no position
+    context = PostContext(dpi=spec["dpi"], origin=origin, color=spec["color"], palettes={k: tuple(v) for k, v in spec["palettes"].items()},
+                          icc_profile=(spec.get("icc_profile") or {}).get("path"))
+    image = apply_chain(image, parse_chain(spec["post"]), context)  # an empty chain too: one path to the book's mode
+    return Result(lambda folder: save_png(image, folder / "panel.png"))
 
 
-def run_page(runner: Runner, job: Job) -> None:
-    """Compose a page's art and its vector overlay; lettering that cannot fit is reported, never clipped."""
+def run_page(job: Job, inputs: Inputs, tools: Tools) -> Result:
+    """Compose a page's art and its vector overlay; lettering that cannot fit is a warning kept with the page."""
     from comicforge.compose.page import compose_art, compose_overlay
 
-    panels = [_input(runner, dep, "panel.png") for dep in job.deps]
-    try:
-        art = compose_art(job.spec, panels)
-    except OSError as error:
-        broken = next((d for d, p in zip(job.deps, panels) if str(p) in str(error)), job.deps[0])
-        raise BrokenEntry(runner.jobs[broken].key) from None
+    art = compose_art(job.spec, [inputs.file(index, "panel.png") for index in range(len(job.deps))])
     overlay, warnings = compose_overlay(job.spec)
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
 
     def write(folder: Path) -> None:
         save_png(art, folder / "art.png")
         (folder / "overlay.json").write_text(json.dumps({"ops": overlay, "warnings": warnings}))
 
-    runner.store.put(job.key, write)
+    return Result(write, tuple(warnings))
 
 
-def _page_inputs(runner: Runner, page_job: str) -> tuple[Path, list[dict[str, Any]]]:
-    folder = runner.entry(page_job)
-    try:
-        return folder / "art.png", json.loads((folder / "overlay.json").read_text())["ops"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise BrokenEntry(runner.jobs[page_job].key) from None
-
-
-def run_png(runner: Runner, job: Job) -> None:
+def run_png(job: Job, inputs: Inputs, tools: Tools) -> Result:
     """A page image (PNG or JPEG): art resampled to the chosen dpi, the overlay rasterised at it."""
     from comicforge.compose.raster import draw_overlay
 
     spec = job.spec
-    _, overlay = _page_inputs(runner, job.deps[0])
-    art = _open_image(runner, job.deps[0], "art.png")
+    _, overlay = inputs.page(0)
+    art = inputs.image(0, "art.png")
     if spec["dpi"] != spec["art_dpi"]:
         size = tuple(round(v * spec["dpi"] / spec["art_dpi"]) for v in art.size)
         art = (art.convert("L") if art.mode == "1" else art).resize(size, Image.Resampling.LANCZOS)
     page = draw_overlay(art, overlay, spec["dpi"], proof=spec.get("proof", False))
     if spec["format"] == "jpeg":
         page = page.convert("L" if page.mode in ("1", "L") else "RGB")
-        runner.store.put(job.key, lambda folder: page.save(folder / "page.jpg", format="JPEG", quality=spec["quality"], dpi=(spec["dpi"],) * 2, optimize=True))
-    else:
-        runner.store.put(job.key, lambda folder: page.save(folder / "page.png", format="PNG", dpi=(spec["dpi"],) * 2))
+        return Result(lambda folder: page.save(folder / "page.jpg", format="JPEG", quality=spec["quality"], dpi=(spec["dpi"],) * 2, optimize=True))
+    return Result(lambda folder: page.save(folder / "page.png", format="PNG", dpi=(spec["dpi"],) * 2))
 
 
-def _print_pages(runner: Runner, job: Job) -> list[Any]:
+def _print_pages(inputs: Inputs) -> list[Any]:
     """The selected pages as the PDF writer takes them."""
     from comicforge.compose.pdf import PdfPage
 
     pages = []
-    for dep in job.deps:
-        page_spec = runner.jobs[dep].spec
-        art, overlay = _page_inputs(runner, dep)
-        pages.append(PdfPage(tuple(page_spec["media"]), page_spec["bleed"], art, overlay, page_spec["number"]))
+    for index, page_job in enumerate(inputs.jobs):
+        art, overlay = inputs.page(index)
+        pages.append(PdfPage(tuple(page_job.spec["media"]), page_job.spec["bleed"], art, overlay, page_job.spec["number"]))
     return pages
 
 
@@ -170,31 +165,32 @@ def print_settings(spec: dict[str, Any]) -> Any:
     )
 
 
-def run_pdf(runner: Runner, job: Job) -> None:
+def run_pdf(job: Job, inputs: Inputs, tools: Tools) -> Result:
     """The reader-order print PDF of the selected pages."""
     from comicforge.compose.pdf import write_pdf
 
-    pages, settings = _print_pages(runner, job), print_settings(job.spec)
-    runner.store.put(job.key, lambda folder: write_pdf(pages, folder / "book.pdf", settings))
+    pages, settings = _print_pages(inputs), print_settings(job.spec)
+    return Result(lambda folder: write_pdf(pages, folder / "book.pdf", settings))
 
 
-def run_spreads(runner: Runner, job: Job) -> None:
+def run_spreads(job: Job, inputs: Inputs, tools: Tools) -> Result:
     """Printer spreads: the pages imposed two up for saddle stitching."""
     from comicforge.compose.pdf import write_spreads
 
-    pages, settings = _print_pages(runner, job), print_settings(job.spec)
-    runner.store.put(job.key, lambda folder: write_spreads(pages, folder / "book.pdf", settings))
+    pages, settings = _print_pages(inputs), print_settings(job.spec)
+    return Result(lambda folder: write_spreads(pages, folder / "book.pdf", settings))
 
 
-def run_cbz(runner: Runner, job: Job) -> None:
+def run_cbz(job: Job, inputs: Inputs, tools: Tools) -> Result:
     """A CBZ of the page images with ComicInfo.xml."""
     from comicforge.compose.cbz import write_cbz
 
-    pages = [next(runner.entry(dep).glob("page.*")) for dep in job.deps]
-    runner.store.put(job.key, lambda folder: write_cbz(pages, folder / "book.cbz", job.spec))
+    pages = [next(p for p in folder.glob("page.*")) for folder in inputs.folders]
+    return Result(lambda folder: write_cbz(pages, folder / "book.cbz", job.spec))
 
 
-STAGES: dict[str, Callable[[Runner, Job], None]] = {
+Stage = Callable[["Job", Inputs, Tools], Result]
+STAGES: dict[str, Stage] = {
     "generate": run_generate, "refine": run_refine, "finish": run_finish, "page": run_page, "png": run_png, "pdf": run_pdf,
     "spreads": run_spreads, "cbz": run_cbz,
 }

@@ -24,12 +24,19 @@ from comicforge.post.steps import (
     HalftoneStep,
     InkStep,
     LevelsStep,
+    PageFact,
     PostStep,
     ScreentoneStep,
 )
 
-VERSION = "post-1"  # bump whenever output bytes change; it enters cache keys
+VERSION = "post-2"  # bump whenever output bytes change; it enters cache keys (2: bitmap books' default screen in page coordinates)
 BOOK_COLOURS = ("color", "grayscale", "bitmap")
+BITMAP_DEFAULT = HalftoneStep()  # the screen a bitmap book gives art its chain left continuous (coarser at low dpi)
+
+
+def bitmap_default(dpi: int) -> HalftoneStep:
+    """The default screen of a bitmap book at a dpi: 85 lpi, or a third of the dpi where that is finer than the page holds."""
+    return BITMAP_DEFAULT if dpi / 3 >= BITMAP_DEFAULT.lpi else BITMAP_DEFAULT.model_copy(update={"lpi": round(dpi / 3, 2)})
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,12 @@ class Artwork:
         return replace(self, image=image)
 
 
+def chain_reads(steps: Sequence[PostStep], color: str) -> frozenset[PageFact]:
+    """What of the page a panel's chain reads, the default screen of a bitmap book included."""
+    default = (BITMAP_DEFAULT,) if color == "bitmap" else ()
+    return frozenset().union(*(step.reads() for step in (*steps, *default)))
+
+
 def apply_chain(image: Image.Image, steps: Sequence[PostStep], ctx: PostContext) -> Image.Image:
     """Run `steps` in order on a panel already at its print pixel size; returns an RGB, L, CMYK or 1 image."""
     check_context(ctx)
@@ -80,12 +93,12 @@ def check_context(ctx: PostContext) -> None:
 def conform_to_book(image: Image.Image, ctx: PostContext) -> Image.Image:
     """The chain's result in a mode the book can print.
 
-    Bitmap books get a default halftone (`HalftoneStep()`) of art the chain left continuous; grayscale books
+    Bitmap books get the default halftone (`bitmap_default`) of art the chain left continuous; grayscale books
     get colour art converted to gray; colour books take any mode.
     """
     if ctx.color == "bitmap" and image.mode != "1":
         gray = color.grayscale(image)
-        return halftone_art(Artwork(gray, gray), HalftoneStep(), ctx).image
+        return halftone_art(Artwork(gray, gray), bitmap_default(ctx.dpi), ctx).image
     if ctx.color == "grayscale" and image.mode not in ("1", "L"):
         return color.grayscale(image)
     return image

@@ -7,9 +7,10 @@ Lengths (`sigma`, `weight`) are in points (1/72 inch), so a chain prints the sam
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from functools import lru_cache
+from typing import Annotated, Any, Literal, Sequence, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from comicforge.post.settings import (
@@ -33,10 +34,18 @@ def settle(problem: str | None, value: Any) -> Any:
     return value
 
 
+# what of the page a step reads beyond its own pixels (each enters the finish key only when a step reads it)
+PageFact = Literal["origin", "icc_profile", "palettes"]
+
+
 class StepModel(BaseModel):
     """Common configuration of every post step: unknown keys are errors, steps are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def reads(self) -> frozenset[PageFact]:
+        """The page facts this step reads: its position (screens), the book's ICC profile, the palettes."""
+        return frozenset()
 
 
 class CmykAngles(StepModel):
@@ -76,6 +85,9 @@ class HalftoneStep(StepModel):
     @classmethod
     def _shape(cls, value: Any) -> Any:
         return settle(shape_problem(value, "halftone.shape"), value)
+
+    def reads(self) -> frozenset[PageFact]:
+        return frozenset(("origin", "icc_profile"))  # dots laid in page coordinates; colour art separated by the profile
 
 
 class ScreentoneStep(StepModel):
@@ -125,6 +137,9 @@ class ScreentoneStep(StepModel):
     @classmethod
     def _white(cls, value: float) -> float:
         return settle(range_problem(value, "screentone.white", 0, 50, "%"), value)
+
+    def reads(self) -> frozenset[PageFact]:
+        return frozenset(("origin",))  # tone laid in page coordinates, continuous across panels
 
 
 class InkStep(StepModel):
@@ -182,6 +197,9 @@ class FlatsStep(StepModel):
         if not self.palette and not self.colors:
             settle("flats: give `palette` (palette names) or `colors` (hex colours)", self)
         return self
+
+    def reads(self) -> frozenset[PageFact]:
+        return frozenset(("palettes", "origin")) if self.dither else frozenset(("palettes",))  # the dither is a page pattern
 
 
 class GrayscaleStep(StepModel):
@@ -258,6 +276,9 @@ class CmykStep(StepModel):
     def _gcr(cls, value: float) -> float:
         return settle(range_problem(value, "cmyk.gcr", 0, 1), value)
 
+    def reads(self) -> frozenset[PageFact]:
+        return frozenset(("icc_profile",))
+
 
 PostStep = Annotated[
     Union[
@@ -273,6 +294,16 @@ PostStep = Annotated[
     Field(discriminator="op"),
 ]
 
+
+@lru_cache(maxsize=1)
+def _chain_adapter() -> TypeAdapter[list[PostStep]]:
+    return TypeAdapter(list[PostStep])
+
+
+def parse_chain(raw: Sequence[Any]) -> list[PostStep]:
+    """Post steps from their plain form (as resolved specs carry them)."""
+    return _chain_adapter().validate_python(list(raw))
+
 __all__ = [
     "SHAPES",
     "CmykAngles",
@@ -283,6 +314,8 @@ __all__ = [
     "HalftoneStep",
     "InkStep",
     "LevelsStep",
+    "PageFact",
     "PostStep",
     "ScreentoneStep",
+    "parse_chain",
 ]

@@ -21,7 +21,7 @@ from comicforge.errors import Problem, ProjectError
 from comicforge.layout.formats import TRIM_PRESETS
 from comicforge.layout.panels import Rect, count_cells, expand_template, extend_to_bleed, layout_cells, mirror
 from comicforge.layout.units import to_points
-from comicforge.letter.fonts import DEFAULT_FONT, SFX_FONT, emphasis_fonts, find_font
+from comicforge.letter.fonts import BUILTIN_FONTS, DEFAULT_FONT, SFX_FONT, emphasis_candidates, emphasis_fonts, find_font
 from comicforge.project import kinds
 from comicforge.project.load import LoadedProject, Loc
 from comicforge.project.schema import Balloon, Character, Format, Margins, Page, Panel, Project
@@ -742,6 +742,8 @@ def _faces(r: Resolver, name: str, loc: Loc) -> tuple[FileRef, FileRef, FileRef]
     regular = _font(r, name, loc)
     if regular is None:
         return None
+    if name not in BUILTIN_FONTS:  # a face added beside a project font later must be noticed by the fast path
+        r.files_read.update(path.resolve() for path in emphasis_candidates(Path(regular.path)))
     bold, italic = (_font(r, str(path), loc) for path in emphasis_fonts(name, r.loaded.root))
     return (regular, bold or regular, italic or regular)
 

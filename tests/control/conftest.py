@@ -1,4 +1,4 @@
-"""Fixtures for the control tests: the shared reference folder and small pose files."""
+"""Fixtures for the control tests: the reference data in tests/data/ and small pose files."""
 
 from __future__ import annotations
 
@@ -8,24 +8,19 @@ from pathlib import Path
 
 import pytest
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
+from support import DATA
 
 
 @pytest.fixture
 def reference_dir() -> Path:
-    """The shared reference folder beside the checkout, or skip."""
-    if not REFERENCE_DIR.is_dir():
-        pytest.skip(f"shared reference folder not found at {REFERENCE_DIR}")
-    return REFERENCE_DIR
+    """The folder of reference files written by others (tests/data/, provenance in its README)."""
+    return DATA
 
 
 @pytest.fixture
-def example_pose_file(reference_dir: Path) -> Path:
+def example_pose_file() -> Path:
     """sd-webui-openpose-editor's sample pose.json (COCO-18, normalised, 768×512, hands)."""
-    path = reference_dir / "openpose_example.json"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return path
+    return DATA / "openpose_example.json"
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ from pathlib import Path
 import torch
 
 import diffusion_tiny as tiny
+from support import DATA
 
 
 def controlnet_sd15_keys() -> list[tuple[str, tuple[int, ...]]]:
     """(key, shape) rows of the ControlNet v1.1 SD1.5 reference list."""
     rows = []
-    for line in (tiny.REFERENCE / "controlnet_sd15_keys.tsv").read_text().splitlines():
+    for line in (DATA / "controlnet_sd15_keys.tsv").read_text().splitlines():
         if line.startswith("#") or not line.strip():
             continue
         key, shape = line.split("\t")[:2]

@@ -1,4 +1,4 @@
-"""Tiny checkpoints with the real key structure (from ../shared/reference key lists), narrower channels."""
+"""Tiny checkpoints with the real key structure (from the key lists in tests/data/), narrower channels."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from pathlib import Path
 
 import torch
 
-REFERENCE = Path(__file__).resolve().parents[4] / "shared" / "reference"
-if not REFERENCE.is_dir():
-    REFERENCE = Path(__file__).resolve().parents[3] / ".." / "shared" / "reference"
+from support import DATA
 
 # Real width → tiny width, per component (all tiny widths stay divisible by 32 for GroupNorm).
 SD1_MAPS = {
@@ -30,7 +28,7 @@ SDXL_MAPS = {
 
 def reference_keys(name: str) -> list[tuple[str, tuple[int, ...], str, bool]]:
     rows = []
-    for line in (REFERENCE / name).read_text().splitlines():
+    for line in (DATA / name).read_text().splitlines():
         if line.startswith("#") or not line.strip():
             continue
         key, shape, _dtype, comp, optional = line.split("\t")

@@ -9,15 +9,16 @@ from comicforge.engines.base import AdapterRef, FileRef
 from comicforge.engines.diffusion.detect import detect_model
 from comicforge.engines.diffusion.lora import check_lora
 from comicforge.errors import EngineError
+from support import DATA
 
 R = 4
 
 
 def kohya_sd15_lora(seed=0, unet_width=None):
-    """A kohya LoRA with every key of reference/lora_kohya_sd15_keys.txt, rank R, tiny widths."""
+    """A kohya LoRA with every key of tests/data/lora_kohya_sd15_keys.txt, rank R, tiny widths."""
     gen = torch.Generator().manual_seed(seed)
     sd = {}
-    for line in (tiny.REFERENCE / "lora_kohya_sd15_keys.txt").read_text().splitlines():
+    for line in (DATA / "lora_kohya_sd15_keys.txt").read_text().splitlines():
         if line.startswith("#") or not line.strip():
             continue
         key, shape = line.split("\t")
