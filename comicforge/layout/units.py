@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 POINTS_PER = {"in": 72.0, "mm": 72.0 / 25.4, "cm": 72.0 / 2.54, "pt": 1.0}
@@ -28,10 +29,20 @@ def to_points(value: Length, dpi: float) -> float:
     return number * POINTS_PER[unit]
 
 
-def check_length(value: Length) -> Length:
-    """Validate a length's syntax without knowing the dpi."""
-    to_points(value, 300.0)
+def check_length(value: Length, positive: bool = False) -> Length:
+    """Validate a length's syntax and sign without knowing the dpi (the sign of a px length does not depend on it)."""
+    points = to_points(value, 300.0)
+    shown = f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+    if not math.isfinite(points):
+        raise ValueError(f"{shown} is not a finite length")
+    if points <= 0 if positive else points < 0:
+        raise ValueError(f"{shown} must be {'greater than 0' if positive else '0 or more'}")
     return value
+
+
+def check_positive_length(value: Length) -> Length:
+    """A length that must be greater than 0 (a trim side)."""
+    return check_length(value, positive=True)
 
 
 def points_to_pixels(points: float, dpi: float) -> float:

@@ -162,11 +162,32 @@ def _message(error: dict[str, Any], loc: Loc) -> str:
     return message
 
 
+def _error_loc(item: dict[str, Any]) -> Loc:
+    """Where pydantic says the error is, plus the field a model validator blamed (schema.blame)."""
+    loc = tuple(item["loc"])
+    field = (item.get("ctx") or {}).get("field") if item["type"] == "field_problem" else None
+    return (*loc, field) if field else loc
+
+
+def _is_type_mismatch(kind: str) -> bool:
+    """An error saying the value is not of one union alternative's type (noise when another alternative fits)."""
+    return kind.endswith(("_type", "_parsing")) or kind in ("model_attributes_type", "literal_error", "union_tag_invalid")
+
+
+def _relevant(items: list[tuple[Loc, dict[str, Any]]]) -> list[tuple[Loc, dict[str, Any]]]:
+    """Drop union alternatives whose type did not match where another alternative got further (deeper or a range error)."""
+    def further(loc: Loc) -> bool:
+        return any(other[: len(loc)] == loc and (len(other) > len(loc) or not _is_type_mismatch(item["type"]))
+                   for other, item in items)
+
+    return [(loc, item) for loc, item in items if not (_is_type_mismatch(item["type"]) and further(loc))]
+
+
 def validation_problems(error: ValidationError, data: Any, lines: dict[Loc, int], file: str) -> list[Problem]:
     """One problem per location: union alternatives that all failed are merged into one message."""
+    items = [(_data_loc(_error_loc(item), data, item["type"]), item) for item in error.errors(include_url=False)]
     by_loc: dict[Loc, list[str]] = {}
-    for item in error.errors(include_url=False):
-        loc = _data_loc(tuple(item["loc"]), data, item["type"])
+    for loc, item in _relevant(items):
         messages = by_loc.setdefault(loc, [])
         text = _message(item, loc)
         if text not in messages:

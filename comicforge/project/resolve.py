@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from comicforge.control import pose as poses
@@ -21,6 +21,7 @@ from comicforge.layout.formats import TRIM_PRESETS
 from comicforge.layout.panels import Rect, count_cells, expand_template, extend_to_bleed, layout_cells, mirror
 from comicforge.layout.units import to_points
 from comicforge.letter.fonts import BUILTIN_FONTS, DEFAULT_FONT, SFX_FONT, emphasis_candidates, emphasis_fonts, find_font
+from comicforge.project import kinds
 from comicforge.project.load import LoadedProject, Loc
 from comicforge.project.schema import Balloon, Character, Format, Margins, Page, Panel, Project
 from comicforge.project.specs import BalloonSpec, BookSpec, PageSpec, PanelSpec, SfxSpec
@@ -32,6 +33,8 @@ from comicforge.spec.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
 Fingerprint = Callable[[Path], str]
 DRAFT_MAX_EDGE = 1600  # draft panels render at print size up to this long edge, then scale
 DEFAULT_STEPS, DEFAULT_CFG = 25, 7.0
+MIN_PANEL_PIXELS = 16
+MAX_CANVAS_PIXELS = 89_478_485  # Pillow's Image.MAX_IMAGE_PIXELS: larger images warn as decompression bombs
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Resolver:
     files_read: set[Path] = field(default_factory=set)
     models: dict[str, Any] = field(default_factory=dict)  # checkpoint path → ModelInfo (None if unusable)
     checked_loras: set[tuple[str, str]] = field(default_factory=set)  # (adapter file, model) pairs already checked
+    kinds: dict[str, str | None] = field(default_factory=dict)  # file → why it is not what it claims to be (None: fine)
 
     @property
     def project(self) -> Project:
@@ -53,15 +57,36 @@ class Resolver:
         """Record a problem at a path of the project."""
         self.problems.append(self.loaded.problem(loc, message))
 
-    def file(self, name: str, loc: Loc, what: str) -> FileRef | None:
-        """A file the project names (relative to the project), fingerprinted; missing → problem."""
+    def named(self, name: str, loc: Loc, what: str) -> Path | None:
+        """A file the project names (relative to the project), noted as read; missing → problem."""
         path = Path(name).expanduser()
         path = path if path.is_absolute() else self.loaded.root / path
         if not path.exists():
             self.fail(loc, f"{what} not found: {name}")
             return None
         self.files_read.add(path.resolve())
-        return FileRef(str(path.resolve()), self.fingerprint(path.resolve()))
+        return path.resolve()
+
+    def file(self, name: str, loc: Loc, what: str) -> FileRef | None:
+        """A file the project names, fingerprinted; missing → problem."""
+        path = self.named(name, loc, what)
+        return None if path is None else FileRef(str(path), self.fingerprint(path))
+
+    def is_kind(self, path: Path, name: str, loc: Loc, problem: Callable[[Path], str | None]) -> bool:
+        """Whether a file is what it claims to be (each file judged once, see project/kinds.py); else a problem."""
+        if str(path) not in self.kinds:
+            self.kinds[str(path)] = problem(path)
+        message = self.kinds[str(path)]
+        if message:
+            self.fail(loc, f"{name}: {message}")
+        return message is None
+
+    def checked(self, name: str, loc: Loc, what: str, problem: Callable[[Path], str | None]) -> FileRef | None:
+        """A named file that exists and is what it claims to be, fingerprinted."""
+        path = self.named(name, loc, what)
+        if path is None or not self.is_kind(path, name, loc, problem):
+            return None
+        return FileRef(str(path), self.fingerprint(path))
 
 
 def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint) -> tuple[BookSpec, set[Path]]:
@@ -77,6 +102,7 @@ def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint) -> tuple[BookS
 def _book(r: Resolver) -> BookSpec:
     project = r.project
     _check_characters(r)
+    _check_book_weights(r)
     geometry = page_geometry(project.format)
     pages = tuple(_page(r, number, page, geometry) for number, page in enumerate(project.pages, start=1))
     _check_unique_ids(r, pages)
@@ -159,9 +185,39 @@ def _check_characters(r: Resolver) -> None:
         if isinstance(character.palette, str) and character.palette not in r.project.palettes:
             r.fail(("characters", name, "palette"), f"unknown palette {character.palette!r} (known: {_known(r.project.palettes)})")
         for i, ref in enumerate(character.references):
-            r.file(ref, ("characters", name, "references", i), "reference image")
+            r.checked(ref, ("characters", name, "references", i), "reference image", kinds.image_problem)
+        for i, lora in enumerate(character.loras):
+            _kind_of(r, lora.file, ("characters", name, "loras", i, "file"), "LoRA file", kinds.lora_problem)
+        for i, embedding in enumerate(character.embeddings):
+            _kind_of(r, embedding, ("characters", name, "embeddings", i), "embedding file", kinds.embedding_problem)
         if character.pose:
             _pose_source(r, character.pose, ("characters", name, "pose"))
+
+
+def _check_book_weights(r: Resolver) -> None:
+    """The book's ControlNets and IP-Adapter are what they claim to be, whichever engine the panels use."""
+    defaults = r.project.defaults
+    for kind, net in defaults.controlnets.items():
+        _kind_of(r, net.file, ("defaults", "controlnets", kind, "file"), "ControlNet file", kinds.controlnet_problem)
+    if defaults.ip_adapter:
+        _kind_of(r, defaults.ip_adapter, ("defaults", "ip_adapter"), "IP-Adapter file", kinds.ip_adapter_problem)
+
+
+def _kind_of(r: Resolver, name: str, loc: Loc, what: str, problem: Callable[[Path], str | None]) -> None:
+    """Report a named file that is missing or not what it claims to be (it is fingerprinted where it is used)."""
+    path = r.named(name, loc, what)
+    if path is not None:
+        r.is_kind(path, name, loc, problem)
+
+
+def _check_unused_model(r: Resolver, name: str, where: Loc) -> None:
+    """A draft panel's model, when it is here, must still be a checkpoint (one that is not here is not needed)."""
+    from comicforge.engines.diffusion.locate import find_model
+
+    path = find_model(name, r.loaded.root)
+    if path is not None:
+        r.files_read.add(path.resolve())
+        r.is_kind(path.resolve(), name, where, kinds.model_problem)
 
 
 def _known(names: Any) -> str:
@@ -192,6 +248,8 @@ def _panel_rects(r: Resolver, page: Page, g: PageGeometry, loc: Loc) -> list[Rec
         r.fail((*loc, "panels"), f"{name} has {cells} panel{'s' * (cells != 1)} but the page lists {len(page.panels)}")
         return []
     rects = layout_cells(tree, g.live, g.gutter)
+    if not _panels_fit(r, rects, g, (*loc, "layout")):
+        return []
     if r.project.format.reading == "rtl":
         rects = [mirror(rect, g.live) for rect in rects]
     bleed_all = bool(tree.get("bleed"))
@@ -199,6 +257,18 @@ def _panel_rects(r: Resolver, page: Page, g: PageGeometry, loc: Loc) -> list[Rec
         extend_to_bleed(rect, g.live, g.media) if (panel.bleed or bleed_all) else rect
         for rect, panel in zip(rects, page.panels)
     ]
+
+
+def _panels_fit(r: Resolver, rects: list[Rect], g: PageGeometry, loc: Loc) -> bool:
+    """Every panel at least MIN_PANEL_PIXELS a side: gutters and margins must leave room for the layout."""
+    for number, rect in enumerate(rects, start=1):
+        x0, y0, x1, y1 = pixel_box(rect, g.dpi)
+        if min(x1 - x0, y1 - y0) < MIN_PANEL_PIXELS:
+            r.fail(loc, f"panel {number} would be {max(x1 - x0, 0)} x {max(y1 - y0, 0)} px at {g.dpi} dpi (at least "
+                        f"{MIN_PANEL_PIXELS} a side): the live area ({g.live.w / 72:.4g} x {g.live.h / 72:.4g} in) "
+                        f"and gutter ({g.gutter / 72:.4g} in) leave it no room")
+            return False
+    return True
 
 
 def pixel_box(rect: Rect, dpi: int) -> tuple[int, int, int, int]:
@@ -216,7 +286,7 @@ def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: Page
     placed = _panel_poses(r, panel, characters, aspect, loc)
     request = _request(r, panel_id, panel, characters, placed, box, loc)
     return PanelSpec(
-        panel_id, page, loc, _setting(r, panel, "engine"), request, _post_chain(r, panel, characters),
+        panel_id, page, loc, _setting(r, panel, "engine"), request, _post_chain(r, panel, characters, loc),
         rect, box, _balloons(r, panel, loc), _chain_palettes(r, characters), _sfx(r, panel, loc),
         _edits(r, panel, request, box, loc), _icc_profile_once(r),
     )
@@ -257,7 +327,8 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         options=(("precision", r.project.defaults.precision),) if r.project.defaults.precision != "auto" and engine == "diffusion" else (),
         characters=tuple(CharacterLook(name, _palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
-        controls=_controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), references=_references(r, characters, engine),
+        controls=_sketch_checked(r, panel, _controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), (width, height), loc),
+        references=_references(r, characters, engine),
         ip_adapter=_ip_adapter(r, characters, engine),
     )
 
@@ -313,6 +384,8 @@ def _model(r: Resolver, panel: Panel, engine: str, loc: Loc) -> FileRef | None:
     name = _setting(r, panel, "model")
     where = (*loc, "model") if panel.model else ("defaults", "model")
     if engine != "diffusion":
+        if name:
+            _check_unused_model(r, name, where)
         return None
     if not name:
         r.fail(where, "engine diffusion needs a model (a checkpoint path, a name in COMICFORGE_MODELS, or a local Hugging Face id)")
@@ -357,7 +430,7 @@ def _detect(r: Resolver, path: Path, name: str, where: Loc) -> Any:
 
 def _engine_message(error: Exception, path: Path, name: str) -> str:
     """An engine error as the author wrote the file name, not the absolute path."""
-    return f"{name}: {str(error).replace(f'{path}: ', '')}"
+    return f"{name}: {kinds.without_path(error, path)}"
 
 
 def _check_lora(r: Resolver, ref: FileRef, name: str, model_info: Any, where: Loc) -> None:
@@ -406,25 +479,78 @@ class _CharacterVar:
         return self.tokens or self.name
 
 
-_SANDBOX = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+MAX_PROMPT_CHARS = 100_000  # a rendered prompt or style longer than this is a template mistake
+
+
+class PromptSandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, plus limits on `*` and `**` so a prompt cannot exhaust memory or time."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and _is_number(left) and _is_number(right) and _power_bits(left, right) > 1024:
+            raise ValueError(f"{left} ** {right} is too large a number")
+        if operator == "*" and _sequence_length(left, right) > MAX_PROMPT_CHARS:
+            raise ValueError(f"repeating text or a list that many times would exceed {MAX_PROMPT_CHARS} items")
+        return super().call_binop(context, operator, left, right)
+
+
+def _power_bits(base: float, exponent: float) -> float:
+    """About how many bits `base ** exponent` needs."""
+    return abs(exponent) * math.log2(abs(base)) if abs(base) > 1 else 0.0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _sequence_length(left: Any, right: Any) -> float:
+    """How long `left * right` would be when one side is a sequence and the other a count (0 otherwise)."""
+    for sequence, count in ((left, right), (right, left)):
+        if isinstance(sequence, (str, list, tuple)) and isinstance(count, int):
+            return len(sequence) * count
+    return 0
+
+
+_SANDBOX = PromptSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 @lru_cache(maxsize=256)
 def _template(source: str) -> Any:
     """A compiled sandboxed template (style templates repeat across panels)."""
+    _check_bounded(_SANDBOX.parse(source))
     return _SANDBOX.from_string(source)
+
+
+def _check_bounded(tree: nodes.Template) -> None:
+    """Refuse what could run for hours: macros and call blocks (recursion) and loops inside loops."""
+    if next(tree.find_all((nodes.Macro, nodes.CallBlock)), None) is not None:
+        raise TemplateError("macros and call blocks are not allowed in prompts")
+    for loop in tree.find_all(nodes.For):
+        if next(loop.find_all(nodes.For), None) is not None:
+            raise TemplateError("loops inside loops are not allowed in prompts")
 
 
 def _render(r: Resolver, source: str, context: dict[str, Any], loc: Loc) -> str:
     """Render a prompt template in the sandbox; errors name the panel field."""
     if "{" not in source:
         return source
+    known = ", ".join(k for k in context if not k.startswith("_"))
     try:
-        return _template(source).render(context).strip()
+        text = _template(source).render(context).strip()
     except TemplateError as error:
-        known = ", ".join(k for k in context if not k.startswith("_"))
         r.fail(loc, f"prompt template: {error.message} (names available: {known})")
         return source
+    except RecursionError:
+        r.fail(loc, "prompt template: recursion too deep (a macro that calls itself?)")
+        return source
+    except Exception as error:  # anything the template's own expressions raise (1/0, 'a' + 1, a filter's arguments) is the author's
+        r.fail(loc, f"prompt template: {type(error).__name__}: {error} (names available: {known})")
+        return source
+    if len(text) > MAX_PROMPT_CHARS:
+        r.fail(loc, f"prompt template: renders {len(text)} characters (at most {MAX_PROMPT_CHARS})")
+        return source
+    return text
 
 
 def _prompts(r: Resolver, panel: Panel, characters: list[tuple[str, Character]], loc: Loc) -> tuple[str, str]:
@@ -528,15 +654,35 @@ def _panel_poses(r: Resolver, panel: Panel, characters: list[tuple[str, Characte
     return tuple(figures)
 
 
-def _post_chain(r: Resolver, panel: Panel, characters: list[tuple[str, Character]]) -> tuple[dict[str, Any], ...]:
+def _post_chain(r: Resolver, panel: Panel, characters: list[tuple[str, Character]], loc: Loc) -> tuple[dict[str, Any], ...]:
     """The panel's own chain, else the book's default chain followed by its characters' steps."""
     if panel.post is not None:
-        steps = list(panel.post)
+        steps = [(step, (*loc, "post", i)) for i, step in enumerate(panel.post)]
     else:
-        steps = list(r.project.defaults.post or [])
-        for _, character in characters:
-            steps += character.post or []
-    return tuple(step.model_dump(mode="json") for step in steps)
+        steps = [(step, ("defaults", "post", i)) for i, step in enumerate(r.project.defaults.post or [])]
+        for name, character in characters:
+            steps += [(step, ("characters", name, "post", i)) for i, step in enumerate(character.post or [])]
+    palettes = dict(_chain_palettes(r, characters))
+    for step, where in steps:
+        _check_post_step(r, step, palettes, where)
+    return tuple(step.model_dump(mode="json") for step, _ in steps)
+
+
+def _check_post_step(r: Resolver, step: Any, palettes: dict[str, tuple[str, ...]], where: Loc) -> None:
+    """What a step can only know from the book: screens fine enough for its dpi, palettes it can find."""
+    from comicforge.errors import PostError
+    from comicforge.post.halftone import check_screen
+    from comicforge.post.palette import gather_palette
+    from comicforge.post.steps import FlatsStep, HalftoneStep, ScreentoneStep
+
+    try:
+        if isinstance(step, (HalftoneStep, ScreentoneStep)):
+            check_screen(r.project.format.dpi, step.lpi, step.angle, step.shape, step.op)
+        elif isinstance(step, FlatsStep):
+            gather_palette(step.palette, step.colors, palettes)
+    except PostError as error:
+        if not any(problem.path == r.loaded.problem(where, "").path for problem in r.problems):
+            r.fail(where, str(error))  # a book-wide step is reported for its first panel only
 
 
 def _chain_palettes(r: Resolver, characters: list[tuple[str, Character]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -678,7 +824,7 @@ def _controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedPose, 
     """Control inputs the panel has (pose figures, a sketch), with the book's ControlNet for each when diffusing."""
     nets = r.project.defaults.controlnets
     found: list[ControlInput] = []
-    sketch = r.file(panel.lineart, (*loc, "lineart"), "sketch") if panel.lineart else None
+    sketch = r.checked(panel.lineart, (*loc, "lineart"), "sketch", kinds.image_problem) if panel.lineart else None
     for kind, present, source in (("openpose", bool(placed), None), ("lineart", sketch is not None, sketch)):
         if not present:
             continue
@@ -688,6 +834,20 @@ def _controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedPose, 
             _check_controlnet(r, model, net.file, model_info, ("defaults", "controlnets", kind, "file"))
         found.append(ControlInput(kind, model, net.weight if net else 1.0, net.start if net else 0.0, net.end if net else 1.0, source))
     return tuple(found)
+
+
+def _sketch_checked(r: Resolver, panel: Panel, controls: tuple[ControlInput, ...], size: tuple[int, int], loc: Loc) -> tuple[ControlInput, ...]:
+    """The controls, once the sketch is known to leave lines at the generation size (else the engines refuse it)."""
+    from comicforge.control.images import lineart_control
+    from comicforge.control.lineart import LineartError
+
+    for control in controls:
+        if control.kind == "lineart" and control.source is not None:
+            try:
+                lineart_control(Path(control.source.path), *size)
+            except LineartError as error:
+                r.fail((*loc, "lineart"), f"{panel.lineart}: {kinds.without_path(error, Path(control.source.path))}")
+    return controls
 
 
 def _check_controlnet(r: Resolver, ref: FileRef, name: str, model_info: Any, where: Loc) -> None:
@@ -733,17 +893,28 @@ def _edits(r: Resolver, panel: Panel, request: GenerateRequest, box: tuple[int, 
         where = (*loc, "edits", i)
         common = {"prompt": edit.prompt, "seed": edit.seed}
         if edit.op == "img2img":
-            init = r.file(edit.init, (*where, "init"), "init image") if edit.init else None
+            init = r.checked(edit.init, (*where, "init"), "init image", kinds.image_problem) if edit.init else None
             steps.append(RefineStep("img2img", edit.strength, init=init, **common))
         elif edit.op == "inpaint":
             mask = _mask(r, edit.mask, width / max(height, 1), (*where, "mask")) if edit.mask else None
             steps.append(RefineStep("inpaint", edit.strength, mask=mask, rects=tuple(tuple(x) for x in edit.rects), **common))
         elif edit.op == "outpaint":
-            steps.append(_outpaint_step(edit, request, width / max(height, 1), common))
+            step = _outpaint_step(edit, request, width / max(height, 1), common)
+            _check_canvas(r, step, request, where)
+            steps.append(step)
         else:
-            model = r.file(edit.model, (*where, "model"), "upscale model") if edit.model else None
+            model = r.checked(edit.model, (*where, "model"), "upscale model", _upscale_problem) if edit.model else None
             steps.append(RefineStep("upscale", edit.strength, width=width, height=height, model=model, **common))
     return tuple(steps)
+
+
+def _check_canvas(r: Resolver, step: RefineStep, request: GenerateRequest, where: Loc) -> None:
+    """An outpaint canvas must stay an image Pillow opens without a decompression-bomb warning."""
+    left, top, right, bottom = step.extend
+    width, height = round(request.width * (1 + left + right)), round(request.height * (1 + top + bottom))
+    if width * height > MAX_CANVAS_PIXELS:
+        r.fail(where, f"outpaint would make a {width} x {height} px canvas from {request.width} x {request.height}, "
+                      f"more than {MAX_CANVAS_PIXELS / 1e6:.0f} megapixels; extend less")
 
 
 def _outpaint_step(edit: Any, request: GenerateRequest, aspect: float, common: dict[str, Any]) -> RefineStep:
@@ -758,19 +929,19 @@ def _outpaint_step(edit: Any, request: GenerateRequest, aspect: float, common: d
     return RefineStep("outpaint", 1.0, extend=extend, width=width, height=height, **common)
 
 
+def _upscale_problem(path: Path) -> str | None:
+    return kinds.weights_problem(path, "upscale model")
+
+
 def _mask(r: Resolver, name: str, aspect: float, loc: Loc) -> FileRef | None:
     """An inpaint mask, which must share the panel's aspect (it is scaled, never cropped)."""
     from PIL import Image
 
-    ref = r.file(name, loc, "mask image")
+    ref = r.checked(name, loc, "mask image", kinds.image_problem)
     if ref is None:
         return None
-    try:
-        with Image.open(ref.path) as image:
-            width, height = image.size
-    except OSError as error:
-        r.fail(loc, f"{name}: cannot read mask image ({error})")
-        return None
+    with Image.open(ref.path) as image:
+        width, height = image.size
     if abs((width / height) / aspect - 1) > 0.02:
         r.fail(loc, f"{name}: mask is {width}x{height} (aspect {width / height:.3f}) but the panel's aspect is {aspect:.3f}; "
                     "draw the mask at the panel's proportions")
