@@ -1,15 +1,15 @@
 """Is each file a project names what it claims to be? Header-only and torch-free, so `check` runs them for any engine.
 
 Each function returns a message saying what is wrong (without the path, which the caller names as the author
-wrote it), or None when the file is fine. Weight files are judged through the diffusion engine's own header
-readers (`engines/diffusion/detect.py`, `controlnet_detect.py`, `lora.py`, `ip_adapter.py`).
+wrote it), or None when the file is fine. Weight files are judged by the torch-free
+readers of `comicforge/weights/` (`header.py`, `checkpoint.py`, `lora.py`, `controlnet.py`, `ip_adapter.py`).
 """
 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from comicforge.errors import EngineError
 
@@ -43,7 +43,7 @@ def pickle_problem(path: Path, what: str) -> str | None:
 
 
 def _safetensors_keys(path: Path) -> dict[str, tuple[int, ...]]:
-    from comicforge.engines.diffusion.detect import read_safetensors_header
+    from comicforge.weights.header import read_safetensors_header
 
     return {key: entry.shape for key, entry in read_safetensors_header(path)[0].items()}
 
@@ -68,14 +68,14 @@ def _detected(path: Path, what: str, detect: Callable[[Path], object]) -> str | 
 
 def model_problem(path: Path) -> str | None:
     """A checkpoint: its family recognised from the header."""
-    from comicforge.engines.diffusion.detect import detect_model
+    from comicforge.weights.checkpoint import detect_model
 
     return _detected(path, "checkpoint", detect_model)
 
 
 def lora_problem(path: Path) -> str | None:
     """A LoRA: a kohya or diffusers/peft layout, not LyCORIS or a checkpoint (pickles: only that they are pickles)."""
-    from comicforge.engines.diffusion.lora import lora_format
+    from comicforge.weights.lora import lora_format
 
     if path.suffix.lower() != ".safetensors":
         return weights_problem(path, "LoRA")
@@ -97,14 +97,14 @@ def embedding_problem(path: Path) -> str | None:
 
 def controlnet_problem(path: Path) -> str | None:
     """A ControlNet: v1.1 single file or diffusers folder, recognised from its header or config."""
-    from comicforge.engines.diffusion.controlnet_detect import detect_controlnet
+    from comicforge.weights.controlnet import detect_controlnet
 
     return _detected(path, "ControlNet", detect_controlnet)
 
 
 def ip_adapter_problem(path: Path) -> str | None:
     """IP-Adapter weights with their image encoder folder beside them."""
-    from comicforge.engines.diffusion.ip_adapter import check_ip_adapter_files
+    from comicforge.weights.ip_adapter import check_ip_adapter_files
 
     return _engine_check(path, check_ip_adapter_files) or weights_problem(path, "IP-Adapter")
 

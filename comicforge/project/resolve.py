@@ -212,7 +212,7 @@ def _kind_of(r: Resolver, name: str, loc: Loc, what: str, problem: Callable[[Pat
 
 def _check_unused_model(r: Resolver, name: str, where: Loc) -> None:
     """A draft panel's model, when it is here, must still be a checkpoint (one that is not here is not needed)."""
-    from comicforge.engines.diffusion.locate import find_model
+    from comicforge.weights.locate import find_model
 
     path = find_model(name, r.loaded.root)
     if path is not None:
