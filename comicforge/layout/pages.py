@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from comicforge.layout.panels import Rect
+from comicforge.layout.units import points_to_pixels
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class PageGeometry:
 
     @property
     def pixels(self) -> tuple[int, int]:
-        return round(self.media.w * self.dpi / 72), round(self.media.h * self.dpi / 72)
+        return round(points_to_pixels(self.media.w, self.dpi)), round(points_to_pixels(self.media.h, self.dpi))
 
 
 def page_geometry(width: float, height: float, bleed: float, margins: tuple[float, float, float, float], gutter: float, dpi: int) -> PageGeometry:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from comicforge.layout.formats import TRIM_PRESETS
 from comicforge.layout.pages import PageGeometry, page_geometry, pixel_box
 from comicforge.layout.panels import Rect, count_cells, expand_template, extend_to_bleed, layout_cells, mirror
 from comicforge.layout.units import to_points
 from comicforge.project.load import Loc
 from comicforge.project.resolve.resolver import Resolver
-from comicforge.project.schema import Format, Margins, Page
+from comicforge.project.schema import Format, Page
 
 MIN_PANEL_PIXELS = 16
 
 
 def book_geometry(fmt: Format) -> PageGeometry:
     """The page geometry of the book format: its trim (a preset or two lengths), bleed, margins and gutter."""
-    dpi = fmt.dpi
-    width, height = TRIM_PRESETS[fmt.trim] if isinstance(fmt.trim, str) else (to_points(v, dpi) for v in fmt.trim)
-    margins = fmt.margins if isinstance(fmt.margins, Margins) else Margins(top=fmt.margins, bottom=fmt.margins, inside=fmt.margins, outside=fmt.margins)
-    top, bottom, inside, outside = (to_points(v, dpi) for v in (margins.top, margins.bottom, margins.inside, margins.outside))
-    return page_geometry(width, height, to_points(fmt.bleed, dpi), (top, bottom, inside, outside), to_points(fmt.gutter, dpi), dpi)
+    width, height = fmt.trim_points()
+    top, bottom, inside, outside = (to_points(side, fmt.dpi) for side in fmt.margin_sides())
+    return page_geometry(width, height, to_points(fmt.bleed, fmt.dpi), (top, bottom, inside, outside), to_points(fmt.gutter, fmt.dpi), fmt.dpi)
 
 
 def panel_rects(r: Resolver, page: Page, g: PageGeometry, loc: Loc) -> list[Rect]:
