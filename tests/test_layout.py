@@ -51,3 +51,10 @@ def test_lengths(text, points):
 def test_bad_unit():
     with pytest.raises(ValueError, match="unknown unit 'ft'"):
         to_points("2ft", 300)
+
+
+def test_points_to_pixels_is_the_one_unit_conversion():
+    from comicforge.layout.units import points_to_pixels
+
+    assert points_to_pixels(72, 300) == 300
+    assert points_to_pixels(0.5, 600) == pytest.approx(600 / 144)

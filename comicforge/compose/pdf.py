@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from comicforge.letter.fonts import registered_font_name
+from comicforge.post.settings import hex_rgb
 
 Op = dict[str, Any]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -88,15 +89,17 @@ def read_png(path: Path) -> PngData:
 
 def rgb_to_cmyk(r: float, g: float, b: float) -> tuple[float, float, float, float]:
     """Naive conversion with full grey-component replacement: black stays pure K (no rich-black text)."""
-    k = 1 - max(r, g, b)
-    if k >= 1:
-        return 0.0, 0.0, 0.0, 1.0
-    return (1 - r - k) / (1 - k), (1 - g - k) / (1 - k), (1 - b - k) / (1 - k), k
+    import numpy as np
+
+    from comicforge.post.color import grey_component_replacement
+
+    c, m, y, k = (float(value) for value in grey_component_replacement(np.array([r, g, b], dtype=np.float64)))
+    return c, m, y, k
 
 
 def _set_colour(canvas: Any, colour: str, space: str, stroke: bool) -> None:
     """Set a fill or stroke colour in the PDF's colour space (DeviceRGB, DeviceGray or DeviceCMYK)."""
-    rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    rgb = [value / 255 for value in hex_rgb(colour)]
     if space == "gray":
         (canvas.setStrokeGray if stroke else canvas.setFillGray)(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
     elif space == "cmyk":

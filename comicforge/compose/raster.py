@@ -9,6 +9,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from comicforge.post.settings import hex_rgb
+
 Op = dict[str, Any]
 Point = tuple[float, float]
 CURVE_STEPS = 16  # line segments per Bézier when flattening
@@ -23,7 +25,7 @@ def _ink(image: Image.Image, colour: str | None) -> Any:
     """A hex colour in the image's mode."""
     if colour is None:
         return None
-    rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    rgb = hex_rgb(colour)
     if image.mode == "RGB":
         return rgb
     gray = round(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])

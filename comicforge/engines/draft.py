@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from comicforge.control.masks import repaint_mask
+from comicforge.post.settings import hex_rgb
 from comicforge.spec.poses import PlacedPose, Point
 from comicforge.spec.requests import GenerateRequest, RefineStep, step_request
 
@@ -19,10 +20,6 @@ SHOT_ZOOM = {"extreme-close-up": 4.0, "close-up": 2.4, "medium": 1.5, "wide": 1.
 HORIZON = {"extreme-close-up": 0.9, "close-up": 0.8, "medium": 0.7, "wide": 0.62, "establishing": 0.55, "insert": 0.85}
 # limbs drawn as capsules, back to front: (from, to) COCO-18 indices
 FIGURE_LIMBS = ((1, 8), (1, 11), (8, 9), (9, 10), (11, 12), (12, 13), (1, 2), (2, 3), (3, 4), (1, 5), (5, 6), (6, 7), (1, 0))
-
-
-def _hex_rgb(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
 def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
@@ -45,7 +42,7 @@ def _rng(request: GenerateRequest) -> np.random.Generator:
 def _backdrop(request: GenerateRequest, rng: np.random.Generator) -> Image.Image:
     """Sky-to-ground gradient with a horizon set by the shot, tinted by the first character's palette."""
     width, height = request.width, request.height
-    tint = _hex_rgb(request.characters[0].palette[-1]) if request.characters and request.characters[0].palette else (200, 200, 200)
+    tint = hex_rgb(request.characters[0].palette[-1]) if request.characters and request.characters[0].palette else (200, 200, 200)
     sky = _mix((236, 240, 245), tint, 0.15)
     ground = _mix((205, 200, 190), tint, 0.25)
     horizon = HORIZON.get(request.shot, 0.65) + rng.uniform(-0.04, 0.04)
@@ -145,9 +142,9 @@ class DraftEngine:
         _sketch(canvas, request)
         draw = ImageDraw.Draw(canvas)
         zoom = SHOT_ZOOM.get(request.shot, 1.5) / 1.5
-        colours = {c.name: _hex_rgb(c.palette[0]) for c in request.characters if c.palette}
+        colours = {c.name: hex_rgb(c.palette[0]) for c in request.characters if c.palette}
         for index, pose in enumerate(request.poses):
-            default = _hex_rgb(DEFAULT_FIGURE_COLOURS[index % len(DEFAULT_FIGURE_COLOURS)])
+            default = hex_rgb(DEFAULT_FIGURE_COLOURS[index % len(DEFAULT_FIGURE_COLOURS)])
             colour = colours.get(pose.who or "", default)
             _figure(draw, _zoom(pose, request.shot), colour, canvas.size, zoom)
         _label(draw, request)

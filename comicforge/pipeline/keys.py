@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from comicforge.weights.digest import file_sha256
+
 FINGERPRINT_VERSION = 1
 
 
@@ -31,12 +33,6 @@ def job_key(stage: str, version: str, spec: Any, dep_keys: list[str]) -> str:
     """The key of a job: its stage and version, resolved spec and the keys of its inputs."""
     text = canonical_json({"stage": stage, "version": version, "spec": spec, "deps": dep_keys})
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's content, streamed (multi-GB checkpoints)."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class Fingerprints:
@@ -63,7 +59,7 @@ class Fingerprints:
         cached = self.entries.get(key)
         if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
             return cached[2]
-        digest = "sha256:" + file_digest(path)
+        digest = "sha256:" + file_sha256(path)
         self.entries[key] = [stat.st_size, stat.st_mtime_ns, digest]
         self.dirty = True
         return digest

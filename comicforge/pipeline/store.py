@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from comicforge.errors import ComicforgeError, Problem
-from comicforge.pipeline.keys import file_digest
+from comicforge.weights.digest import file_sha256
 
 STORE_DIR = ".comicforge"
 STORE_LAYOUT = 2  # 2: every entry carries a manifest (sha256 and size of its files, warnings)
@@ -192,7 +192,7 @@ class Store:
             return False
         folder = self.entry(key)
         try:
-            return all((folder / name).stat().st_size == size and file_digest(folder / name) == digest
+            return all((folder / name).stat().st_size == size and file_sha256(folder / name) == digest
                        for name, (size, digest) in manifest.files.items())
         except OSError:
             return False

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from comicforge.errors import PostError
+from comicforge.layout.units import points_to_pixels
 from comicforge.post import color, halftone, ink, palette, screentone
 from comicforge.post.color import describe_mode
 from comicforge.post.steps import (
@@ -146,14 +147,14 @@ def run_screentone(artwork: Artwork, step: ScreentoneStep, ctx: PostContext) -> 
 def run_ink(artwork: Artwork, step: InkStep, ctx: PostContext) -> Artwork:
     """Ink step: XDoG lines from the continuous tone, pure black over both the printed art and the tone."""
     params = ink.XdogParams(
-        sigma=ink.points_to_pixels(step.sigma, ctx.dpi),
+        sigma=points_to_pixels(step.sigma, ctx.dpi),
         k=step.k,
         sharpen=step.sharpen,
         epsilon=step.epsilon,
         phi=step.phi,
     )
     lines = ink.ink_lines(
-        ink.line_source(artwork.tone), params, step.threshold, ink.points_to_pixels(step.weight, ctx.dpi)
+        ink.line_source(artwork.tone), params, step.threshold, points_to_pixels(step.weight, ctx.dpi)
     )
     return Artwork(ink.ink_over(artwork.image, lines), ink.ink_over(artwork.tone, lines))
 

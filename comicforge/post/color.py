@@ -81,12 +81,16 @@ def rgb_to_cmyk_gcr(image: Image.Image, gcr: float = 1.0) -> Image.Image:
 
     This is the naive device conversion (no dot gain, no ink limit); give the book an ICC profile for press.
     """
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    ink = 1.0 - rgb  # c, m, y before black generation
-    black = gcr * ink.min(axis=2, keepdims=True)
-    colour = (ink - black) / np.maximum(1.0 - black, 1e-6)
-    cmyk = np.concatenate([colour, black], axis=2)
+    cmyk = grey_component_replacement(np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0, gcr)
     return Image.fromarray(np.rint(cmyk * 255).astype(np.uint8), mode="CMYK")
+
+
+def grey_component_replacement(rgb: np.ndarray, gcr: float = 1.0) -> np.ndarray:
+    """CMYK (..., 4) of RGB (..., 3) in 0..1 without a profile: K = gcr * (1 - max(r, g, b)), C = (1 - r - K) / (1 - K), …"""
+    ink = 1.0 - rgb  # c, m, y before black generation
+    black = gcr * ink.min(axis=-1, keepdims=True)
+    colour = (ink - black) / np.maximum(1.0 - black, 1e-6)
+    return np.concatenate([colour, black], axis=-1)
 
 
 def rgb_to_cmyk_icc(image: Image.Image, profile: str | Path, intent: str = "perceptual") -> Image.Image:

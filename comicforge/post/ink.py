@@ -10,8 +10,6 @@ from scipy import ndimage
 
 from comicforge.post.color import grayscale
 
-POINTS_PER_INCH = 72.0
-
 
 @dataclass(frozen=True)
 class XdogParams:
@@ -22,11 +20,6 @@ class XdogParams:
     sharpen: float = 20.0
     epsilon: float = 0.1
     phi: float = 20.0
-
-
-def points_to_pixels(points: float, dpi: float) -> float:
-    """A length in points (1/72 inch) in pixels at `dpi`."""
-    return points * dpi / POINTS_PER_INCH
 
 
 def xdog_response(gray: np.ndarray, params: XdogParams) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from comicforge.errors import PostError
-from comicforge.post.settings import colour_problem
+from comicforge.post.settings import colour_problem, hex_rgb
 
 # sRGB (D65) linear RGB to XYZ, IEC 61966-2-1; rows scaled by the D65 white so Lab uses X/Xn, Z/Zn directly
 SRGB_TO_XYZ = np.array(
@@ -46,7 +46,7 @@ def parse_hex(colour: str, setting: str = "colour") -> tuple[int, int, int]:
     problem = colour_problem(colour, setting)
     if problem:
         raise PostError(problem)
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+    return hex_rgb(colour)
 
 
 def gather_palette(

@@ -61,6 +61,11 @@ def shape_problem(shape: object, setting: str) -> str | None:
     return f"{setting}: unknown shape {shape!r} (valid shapes: {', '.join(SHAPES)})"
 
 
+def hex_rgb(colour: str) -> tuple[int, int, int]:
+    """(r, g, b), each 0 to 255, of a "#rrggbb" colour already validated (see `colour_problem`)."""
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
 def colour_problem(colour: object, setting: str) -> str | None:
     """A message when `colour` is not a "#rrggbb" hex colour."""
     if isinstance(colour, str) and HEX_COLOUR.match(colour):

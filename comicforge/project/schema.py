@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFun
 from pydantic_core import PydanticCustomError
 
 from comicforge.layout.formats import TRIM_PRESETS
-from comicforge.layout.units import check_length, check_positive_length, to_points
+from comicforge.layout.units import check_length, check_positive_length, points_to_pixels, to_points
 from comicforge.post.steps import PostStep
 
 _RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
@@ -178,7 +178,7 @@ class Format(Strict):
         for name, points, limit in limits:
             if points > limit:
                 raise blame(name, f"{_inches(points)} is too large (at most {_inches(limit)})")
-        media = [(side + 2 * self._points(self.bleed)) * self.dpi / 72 for side in (width, height)]
+        media = [points_to_pixels(side + 2 * self._points(self.bleed), self.dpi) for side in (width, height)]
         if media[0] * media[1] > MAX_PAGE_PIXELS:
             raise blame("dpi", f"pages would be {media[0]:.0f} x {media[1]:.0f} px at {self.dpi} dpi, more than "
                                f"{MAX_PAGE_PIXELS / 1e6:.0f} megapixels; lower the dpi or the trim")

@@ -6,6 +6,8 @@ import hashlib
 import re
 from pathlib import Path
 
+from comicforge.weights import digest
+
 _HASHES: dict[tuple[str, int, int], str] = {}
 
 
@@ -21,11 +23,7 @@ def file_sha256(path: Path) -> str:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _HASHES:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 22), b""):
-                h.update(block)
-        _HASHES[key] = h.hexdigest()
+        _HASHES[key] = digest.file_sha256(path)
     return _HASHES[key]
 
 
