@@ -70,7 +70,9 @@ def panel_model(r: Resolver, panel: Panel, engine: str, loc: Loc) -> FileRef | N
     if path is None:
         r.fail(where, f"model not found: {name} (looked in the project folder, COMICFORGE_MODELS and the local Hugging Face cache)")
         return None
-    ref = FileRef(str(path.resolve()), r.fingerprint(path.resolve()))
+    ref = r.reference(path.resolve(), name, where)
+    if ref is None:
+        return None
     r.files_read.update([path.resolve(), *(p for p in path.resolve().rglob("*") if p.is_file())] if path.is_dir() else [path.resolve()])
     if ref.path not in r.models:
         r.models[ref.path] = _detect(r, path.resolve(), name, where)

@@ -49,7 +49,16 @@ class Resolver:
     def file(self, name: str, loc: Loc, what: str) -> FileRef | None:
         """A file the project names, fingerprinted; missing → problem."""
         path = self.named(name, loc, what)
-        return None if path is None else FileRef(str(path), self.fingerprint(path))
+        return None if path is None else self.reference(path, name, loc)
+
+    def reference(self, path: Path, name: str, loc: Loc) -> FileRef | None:
+        """A file (or folder) fingerprinted by content; one that cannot be read → problem."""
+        try:
+            return FileRef(str(path), self.fingerprint(path))
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename and str(error.filename) != str(path) else ""
+            self.fail(loc, f"{name}: cannot be read: {error.strerror or error}{where}")
+            return None
 
     def is_kind(self, path: Path, name: str, loc: Loc, problem: Callable[[Path], str | None]) -> bool:
         """Whether a file is what it claims to be (each file judged once, see project/kinds.py); else a problem."""
@@ -65,7 +74,7 @@ class Resolver:
         path = self.named(name, loc, what)
         if path is None or not self.is_kind(path, name, loc, problem):
             return None
-        return FileRef(str(path), self.fingerprint(path))
+        return self.reference(path, name, loc)
 
 
 def kind_of(r: Resolver, name: str, loc: Loc, what: str, problem: Callable[[Path], str | None]) -> None:
