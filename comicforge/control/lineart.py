@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from comicforge.post.ink import XdogParams, xdog_response
+from comicforge.readers import FileProblem, open_image
 
 LINE_THRESHOLD = 128  # a control pixel at or above this counts as line
 MIN_LINE_FRACTION = 1e-4  # fewer line pixels than this share of the image = blank
@@ -22,15 +23,11 @@ class LineartError(ValueError):
 
 
 def load_sketch(path: Path) -> Image.Image:
-    """Read a sketch file fully, naming the file if it is missing or not an image."""
+    """Read a sketch file fully through the limited reader, naming the file if it is missing or cannot be read."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image
-    except FileNotFoundError:
-        raise LineartError(f"{path}: sketch not found") from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise LineartError(f"{path}: cannot read sketch ({error})") from None
+        return open_image(path, "sketch")
+    except FileProblem as problem:
+        raise LineartError(f"{path}: {problem.reason}") from None
 
 
 def grey_on_white(image: Image.Image) -> np.ndarray:

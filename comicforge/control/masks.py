@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PIL import Image, ImageDraw
 
+from comicforge.readers import open_image
 from comicforge.spec.requests import RefineStep
 
 
@@ -11,8 +14,8 @@ def repaint_mask(step: RefineStep, size: tuple[int, int]) -> Image.Image:
     """The inpaint mask at an image's size: the step's mask file and/or rectangles; white = repaint."""
     mask = Image.new("L", size, 0)
     if step.mask is not None:
-        with Image.open(step.mask.path) as drawn:
-            mask = drawn.convert("L").resize(size, Image.Resampling.NEAREST).point(lambda v: 255 if v >= 128 else 0)
+        drawn = open_image(Path(step.mask.path), "mask")
+        mask = drawn.convert("L").resize(size, Image.Resampling.NEAREST).point(lambda v: 255 if v >= 128 else 0)
     draw = ImageDraw.Draw(mask)
     for x, y, w, h in step.rects:
         draw.rectangle([x * size[0], y * size[1], (x + w) * size[0] - 1, (y + h) * size[1] - 1], fill=255)

@@ -8,7 +8,6 @@ pixels at any canvas size, as in the annotators, because that is what the models
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -22,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from comicforge.control.raster import ellipse_polygon, fill_circle, fill_convex_polygon, thick_line
+from comicforge.readers import FileProblem, parse_json, read_json
 from comicforge.spec.poses import PlacedPose, Point
 
 Region = tuple[float, float, float, float]
@@ -70,6 +70,7 @@ POINT_COUNTS = {  # points a person's list may hold
 }
 NORMALISED_LIMIT = 2.0  # coordinates all below this are fractions of the canvas (points may lie off it)
 BOUNDS_MARGIN = 1.05  # a pixel file without canvas size is read in a square 5 % larger than its extent
+MAX_PEOPLE = 100  # figures in one pose file, over all its frames (a crowd scene has a few dozen)
 
 
 class PoseError(ValueError):
@@ -96,7 +97,7 @@ def preset_pose(name: str) -> PlacedPose:
     if key not in PRESET_NAMES:
         raise PoseError(f"unknown pose preset {name!r} (valid: {', '.join(PRESET_NAMES)})")
     text = _preset_dir().joinpath(f"{key}.json").read_text(encoding="utf-8")
-    return poses_from_json(json.loads(text), f"preset {key!r}")[0]
+    return poses_from_json(parse_json(text, f"preset {key!r}", "pose preset"), f"preset {key!r}")[0]
 
 
 # ------------------------------------------------------------------------------------------ JSON files
@@ -110,11 +111,9 @@ def load_pose_file(path: Path, canvas: tuple[int, int] | None = None, *, square:
     With `square`, poses are re-expressed in a square frame like the presets' (see `square_frame`).
     """
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise PoseError(f"{path}: cannot read pose file ({error.strerror or error})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise PoseError(f"{path}: not JSON ({error})") from None
+        document = read_json(Path(path), "pose file")
+    except FileProblem as problem:
+        raise PoseError(f"{path}: {problem.reason}") from None
     return poses_from_json(document, str(path), canvas, square=square)
 
 
@@ -123,10 +122,15 @@ def poses_from_json(
 ) -> list[PlacedPose]:
     """Parse a decoded OpenPose document: one frame `{"people": [...]}` or a list of frames."""
     frames = document if isinstance(document, list) else [document]
+    if len(frames) > MAX_PEOPLE:
+        raise PoseError(f"{source}: {len(frames)} frames; a pose file may hold at most {MAX_PEOPLE}")
     poses: list[PlacedPose] = []
     for frame in frames:
         if not isinstance(frame, dict) or not isinstance(frame.get("people"), list):
             raise PoseError(f"{source}: not an OpenPose file (expected an object with a 'people' list)")
+        if len(poses) + len(frame["people"]) > MAX_PEOPLE:
+            raise PoseError(f"{source}: more than {MAX_PEOPLE} people (this frame has {len(frame['people'])}); "
+                            f"a pose file may hold at most {MAX_PEOPLE}, each drawn as one figure")
         size, found = _frame_poses(frame, source, canvas)
         poses.extend(square_frame(pose, size[0] / size[1]) if square else pose for pose in found)
     if not poses:
@@ -166,6 +170,8 @@ def _person_parts(person: Any, where: str) -> dict[str, np.ndarray]:
             continue
         if not isinstance(values, list) or not all(isinstance(v, (int, float)) for v in values):
             raise PoseError(f"{where}: {key} must be a list of numbers")
+        if not all(math.isfinite(v) for v in values):
+            raise PoseError(f"{where}: {key} holds a number that is not finite (NaN or infinity)")
         if len(values) not in [3 * n for n in counts]:
             names = {18: " (COCO-18)", 25: " (BODY_25)", 21: " (21 hand points)", 70: " (70 face points)"}
             expected = " or ".join(f"{3 * n}{names[n]}" for n in counts)
@@ -181,7 +187,7 @@ def _canvas_size(
     """The frame's (width, height): stated, given, or (for pixels) a square around the extent; 1×1 if unknown."""
     stated = (frame.get("canvas_width"), frame.get("canvas_height"))
     for size in (stated, canvas):
-        if size is not None and all(isinstance(s, (int, float)) and s > 0 for s in size):
+        if size is not None and all(isinstance(s, (int, float)) and math.isfinite(s) and s > 0 for s in size):
             return np.asarray(size, dtype=np.float64)
     if normalised:
         return np.ones(2)
@@ -215,7 +221,7 @@ def _placed(parts: dict[str, np.ndarray], scale: np.ndarray) -> PlacedPose:
 def resolve_pose(source: str, base_dir: Path) -> list[PlacedPose]:
     """A panel's `pose:` value, a preset name or a JSON file relative to `base_dir`, as square-frame poses."""
     path = Path(base_dir) / source
-    if path.is_file():
+    if path.exists() and not path.is_dir():  # a pipe or device too: the reader refuses it by name
         return load_pose_file(path, square=True)
     try:
         return [preset_pose(source)]

@@ -66,14 +66,20 @@ class FontError(ValueError):
 
 @lru_cache(maxsize=32)
 def registered_font_name(path: str) -> str:
-    """Register a TrueType file with reportlab once; CFF-outline fonts are refused clearly."""
+    """Register a TrueType file (within the font size cap) with reportlab once; CFF-outline fonts are refused clearly."""
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFError, TTFont
+    from reportlab.pdfbase.ttfonts import TTFont
 
+    from comicforge.readers import FileProblem, check_font_file
+
+    try:
+        check_font_file(Path(path))
+    except FileProblem as problem:
+        raise FontError(problem.reason) from None
     name = "cf-" + Path(path).stem
     try:
         pdfmetrics.registerFont(TTFont(name, path))
-    except (TTFError, OSError) as error:
+    except Exception as error:  # TTFError, and struct.error, KeyError, ValueError… from tables of hostile bytes
         postscript = "postscript" in str(error).lower() or path.lower().endswith(".otf")
         hint = " (PostScript/CFF outlines: convert it to TrueType, e.g. with fontTools' otf2ttf)" if postscript else ""
         raise FontError(f"cannot be used as a lettering font: {error}{hint}") from None

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image, PngImagePlugin
 
+from comicforge.readers import open_image
+
 if TYPE_CHECKING:
     from comicforge.pipeline.plan import Job
 
@@ -88,8 +90,8 @@ def run_refine(job: Job, inputs: Inputs, tools: Tools) -> Result:
     previous = inputs.image(0, "panel.png")
     step = refine_step_from_json(job.spec["step"])
     if step.init is not None:
-        with Image.open(step.init.path) as init:
-            previous = init.convert("RGB").resize(previous.size, Image.Resampling.LANCZOS)
+        init = open_image(Path(step.init.path), "init image")
+        previous = init.convert("RGB").resize(previous.size, Image.Resampling.LANCZOS)
     return _panel_result(tools.engine(job.spec["engine"]).refine(_request(job, tools), previous, step))
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageCms
 
 from comicforge.errors import PostError
+from comicforge.readers import FileProblem, open_icc_profile
 
 RENDERING_INTENTS = {
     "perceptual": ImageCms.Intent.PERCEPTUAL,
@@ -102,13 +103,10 @@ def rgb_to_cmyk_icc(image: Image.Image, profile: str | Path, intent: str = "perc
 @lru_cache(maxsize=8)
 def cmyk_transform(profile: str, intent: str) -> ImageCms.ImageCmsTransform:
     """The sRGB to CMYK transform of one output profile, built once."""
-    path = Path(profile)
-    if not path.is_file():
-        raise PostError(f"icc_profile: {profile}: no such ICC profile file")
     try:
-        output = ImageCms.getOpenProfile(str(path))
-    except (ImageCms.PyCMSError, OSError) as error:
-        raise PostError(f"icc_profile: {profile}: not an ICC profile ({error})") from error
+        output = open_icc_profile(Path(profile))
+    except FileProblem as problem:
+        raise PostError(f"icc_profile: {profile}: {problem.reason}") from None
     if output.profile.xcolor_space.strip() != "CMYK":
         raise PostError(
             f"icc_profile: {profile}: is a {output.profile.xcolor_space.strip()} profile "

@@ -24,6 +24,7 @@ from comicforge.errors import PostError
 from comicforge.post.bitmap_png import write_bitmap_png
 from comicforge.post.color import grayscale
 from comicforge.post.settings import angle_problem, lpi_problem, shape_problem
+from comicforge.readers import FileProblem, open_image
 
 CELL_BITS = 8  # spot-function samples per cell axis = 2**CELL_BITS
 FIXED_ONE = 1 << 16  # one cell in the fixed-point screen coordinates
@@ -223,11 +224,7 @@ def halftone_file(
 
 def read_image(path: Path) -> Image.Image:
     """Open and decode an image file, turning a missing or unreadable file into a PostError."""
-    if not path.is_file():
-        raise PostError(f"{path}: no such image file")
     try:
-        with Image.open(path) as opened:
-            opened.load()
-            return opened
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise PostError(f"{path}: not a readable image ({error})") from error
+        return open_image(path)
+    except FileProblem as problem:
+        raise PostError(str(problem)) from None

@@ -109,13 +109,23 @@ def ip_adapter_problem(path: Path) -> str | None:
     return _engine_check(path, check_ip_adapter_files) or weights_problem(path, "IP-Adapter")
 
 
-def image_problem(path: Path) -> str | None:
-    """An image Pillow decodes completely (a sketch, mask, init or reference image)."""
-    from PIL import Image
+def icc_profile_problem(path: Path) -> str | None:
+    """An ICC profile within the size cap that Little CMS parses."""
+    from comicforge.readers import FileProblem, open_icc_profile
 
     try:
-        with Image.open(path) as image:
-            image.load()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        return f"cannot read the image ({error})"
+        open_icc_profile(path)
+    except FileProblem as problem:
+        return problem.reason
+    return None
+
+
+def image_problem(path: Path, max_pixels: int) -> str | None:
+    """An image that decodes completely within the pixel budget, in a mode we convert (a sketch, mask, init or reference image)."""
+    from comicforge.readers import FileProblem, open_image
+
+    try:
+        open_image(path, "image", max_pixels)
+    except FileProblem as problem:
+        return problem.reason
     return None

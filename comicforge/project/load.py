@@ -1,4 +1,10 @@
-"""Read comic.yaml into the validated Project, keeping the line of every value for error messages."""
+"""Read comic.yaml into the validated Project, keeping the line of every value for error messages.
+
+YAML is read under limits before anything is validated, so that no file can make `check` slow or large: the
+file's size, the values the parser streams and their nesting (counted before any node is built), then the
+values once aliases are expanded (a "billion laughs" alias bomb is a few lines long), recursive aliases, and
+numbers and dates Python cannot hold. Each limit is generous for real books (see the constants).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +21,17 @@ from pydantic import BaseModel, ValidationError
 from comicforge.errors import Problem, ProjectError
 from comicforge.project.files import PROJECT_FILE, find_project_file  # noqa: F401  (re-exported)
 from comicforge.project.schema import Project
+from comicforge.readers import MIB, FileProblem, read_bytes
 
 Loc = tuple[str | int, ...]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_PROJECT_BYTES = 8 * MIB  # a 500-page book is about 0.4 MB
+MAX_STYLE_BYTES = 1 * MIB
+MAX_VALUES = 250_000  # YAML nodes (keys count) with aliases expanded; a 500-page book has about 35,000
+MAX_DEPTH = 64  # the schema nests 8 deep
+MAX_NUMBER_DIGITS = 100
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+_CONSTRUCTED_TAGS = {"tag:yaml.org,2002:int": "number", "tag:yaml.org,2002:float": "number", "tag:yaml.org,2002:timestamp": "date"}
 
 
 @dataclass(frozen=True)
@@ -67,29 +81,141 @@ def _node_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _node_lines(item, (*loc, index), lines)
 
 
+def _line(node: yaml.Node | yaml.Event) -> int:
+    return node.start_mark.line + 1
+
+
+def _check_written(text: str, file: Path) -> None:
+    """Count the values and the nesting the parser streams, before any node is built: a huge or deep file stops early."""
+    values = depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        values += isinstance(event, _NODE_EVENTS)
+        depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+        if values > MAX_VALUES:
+            raise ProjectError(Problem(f"more than {MAX_VALUES:,} values in one file (a 500-page book has about 35,000)", file.name, _line(event)))
+        if depth > MAX_DEPTH:
+            raise ProjectError(Problem(f"nested more than {MAX_DEPTH} deep (a project nests at most 8)", file.name, _line(event)))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _expanded(root: yaml.Node, file: Path) -> dict[int, tuple[int, int]]:
+    """(values, depth) of every node with its aliases expanded, computed once per node: aliases share nodes."""
+    measured: dict[int, tuple[int, int]] = {}
+    expanding: set[int] = set()  # the nodes being measured: the ancestors of the one on top of the stack
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            parts = [measured[id(child)] for child in _children(node)]
+            measured[id(node)] = (1 + sum(v for v, _ in parts), 1 + max((d for _, d in parts), default=0))
+            expanding.discard(id(node))
+        elif id(node) in expanding:
+            raise ProjectError(Problem("an alias refers to a value that contains it (a recursive YAML structure)", file.name, _line(node)))
+        elif id(node) not in measured:
+            expanding.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(_children(node)))
+    return measured
+
+
+def _parts(node: yaml.Node) -> list[tuple[str | int, yaml.Node]]:
+    """A collection's values with the key or index that leads to each."""
+    if isinstance(node, yaml.MappingNode):
+        return [(key.value, value) for key, value in node.value]
+    return list(enumerate(node.value)) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _check_expanded(root: yaml.Node, file: Path) -> None:
+    """Refuse a document whose aliases expand past the limits, at the first value that explodes (an alias bomb)."""
+    measured = _expanded(root, file)
+    if measured[id(root)][0] <= MAX_VALUES and measured[id(root)][1] <= MAX_DEPTH:
+        return
+    loc: Loc = ()
+    node = root
+    while True:  # descend to the first value over a limit none of whose parts is over it alone
+        over = [(part, child) for part, child in _parts(node) if measured[id(child)][0] > MAX_VALUES or len(loc) + measured[id(child)][1] > MAX_DEPTH]
+        if not over:
+            break
+        part, node = over[0]
+        loc = (*loc, part)
+    values = measured[id(node)][0]
+    if values > MAX_VALUES:
+        message = f"aliases expand this to {values:,} values, more than the {MAX_VALUES:,} a file may hold (a YAML alias bomb?)"
+    else:
+        message = f"aliases nest this more than {MAX_DEPTH} deep"
+    raise ProjectError(Problem(message, file.name, _line(node), format_loc(loc)))
+
+
+def _check_scalars(root: yaml.Node, loader: Any, file: Path) -> None:
+    """Numbers and dates Python cannot hold (a 20,000-digit integer, the 13th month) are located problems."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend(_children(node))
+        kind = _CONSTRUCTED_TAGS.get(node.tag) if isinstance(node, yaml.ScalarNode) else None
+        if kind is None:
+            continue
+        if kind == "number" and len(node.value) > MAX_NUMBER_DIGITS:
+            raise ProjectError(Problem(f"a number {len(node.value):,} characters long (at most {MAX_NUMBER_DIGITS})", file.name, _line(node)))
+        try:
+            loader.construct_object(node)
+        except (ValueError, OverflowError) as error:
+            raise ProjectError(Problem(f"not a valid {kind}: {node.value[:40]!r} ({error})", file.name, _line(node))) from None
+
+
 def parse_yaml(text: str, file: Path) -> tuple[Any, dict[Loc, int]]:
-    """YAML text → (data, line map); syntax errors become located problems."""
+    """YAML text → (data, line map) under the limits above; syntax errors and exceeded limits become located problems."""
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        _check_written(text, file)
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        _check_expanded(node, file)
+        _check_scalars(node, loader, file)
+        lines: dict[Loc, int] = {}
+        _node_lines(node, (), lines)
+        return loader.construct_document(node), lines
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         raise ProjectError(Problem(f"YAML syntax: {error.problem or error}", file.name, line)) from None
-    lines: dict[Loc, int] = {}
-    if node is not None:
-        _node_lines(node, (), lines)
-    return data, lines
+    except yaml.YAMLError as error:
+        raise ProjectError(Problem(f"YAML: {error}", file.name)) from None
+    finally:
+        loader.dispose()
+
+
+def _text(path: Path, what: str, max_bytes: int) -> tuple[bytes, str]:
+    """A YAML file's bytes and UTF-8 text, within its size cap."""
+    try:
+        raw = read_bytes(path, what, max_bytes)
+    except FileProblem as problem:
+        raise ProjectError(Problem(problem.reason, path.name)) from None
+    try:
+        return raw, raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProjectError(Problem(f"not UTF-8 text ({error.reason} at byte {error.start})", path.name)) from None
+
+
+def read_yaml(path: Path, what: str, max_bytes: int = MAX_STYLE_BYTES) -> Any:
+    """A YAML file other than the project (a style template) under the same limits; problems are located in it."""
+    return parse_yaml(_text(path, what, max_bytes)[1], path)[0]
 
 
 def load_project(path: Path | str) -> LoadedProject:
     """Load and validate a project; every problem is reported at once, each with file:line: path."""
     file = find_project_file(path)
-    raw = file.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ProjectError(Problem(f"not UTF-8 text ({error.reason} at byte {error.start})", file.name)) from None
+    raw, text = _text(file, "project file", MAX_PROJECT_BYTES)
     data, lines = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise ProjectError(Problem("the project file must be a mapping with title, format, defaults, characters, pages", file.name, 1))

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from comicforge.layout.formats import TRIM_PRESETS
 from comicforge.layout.units import check_length, check_positive_length, points_to_pixels, to_points
 from comicforge.post.steps import PostStep
+from comicforge.readers import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING, MIN_PIXELS_BUDGET
 
 _RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
 
@@ -145,6 +146,9 @@ class Format(Strict):
     leading: bounded(float, 0.8, 2.5) = Field(1.2, description="Line height as a multiple of the text size, 0.8 to 2.5")
     caps: bool = Field(True, description="Letter balloons in capitals, as comics do")
     hyphenate: bool = Field(False, description="Hyphenate long words (pyphen, in the book's language)")
+    max_pixels: bounded(int, MIN_PIXELS_BUDGET, MAX_PIXELS_CEILING) = Field(
+        DEFAULT_MAX_PIXELS, description=f"Largest image the project may name (sketch, mask, init, reference), in pixels, "
+                                        f"{MIN_PIXELS_BUDGET:,} to {MAX_PIXELS_CEILING:,}; larger ones are refused as decompression bombs")
     output: Output = Field(default_factory=Output)
 
     @field_validator("bleed", "gutter")

@@ -75,7 +75,7 @@ def test_blank_sketch_is_refused_naming_panel_and_file(tmp_path: Path) -> None:
 def test_unreadable_sketch_is_refused_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.png"
     path.write_bytes(b"not a png")
-    with pytest.raises(EngineError, match=r"broken\.png: cannot read sketch"):
+    with pytest.raises(EngineError, match=r"broken\.png: not an image in a format we read"):
         control_images(panel(lineart(path)))
 
 

@@ -66,7 +66,7 @@ def test_blank_control_image_is_refused_with_its_name() -> None:
 def test_unreadable_and_missing_sketches_name_the_file(tmp_path: Path) -> None:
     broken = tmp_path / "sketch.png"
     broken.write_bytes(b"not a png at all")
-    with pytest.raises(LineartError, match=r"sketch.png: cannot read sketch"):
+    with pytest.raises(LineartError, match=r"sketch.png: not an image in a format we read"):
         load_sketch(broken)
     with pytest.raises(LineartError, match=r"absent.png: sketch not found"):
         load_sketch(tmp_path / "absent.png")

@@ -271,7 +271,7 @@ def test_bad_pose_files_say_what_is_wrong(write_json, document, message: str) ->
 
 
 def test_missing_pose_file(tmp_path: Path) -> None:
-    with pytest.raises(PoseError, match="cannot read pose file"):
+    with pytest.raises(PoseError, match="pose file not found"):
         load_pose_file(tmp_path / "absent.json")
 
 

@@ -153,11 +153,11 @@ def test_halftone_file_rejects_bad_settings(tmp_path: Path, settings, message):
 
 
 def test_halftone_file_rejects_missing_and_unreadable_input(tmp_path: Path):
-    with pytest.raises(PostError, match=r"missing\.png: no such image file$"):
+    with pytest.raises(PostError, match=r"missing\.png: image not found$"):
         halftone_file(tmp_path / "missing.png", tmp_path / "out.png", dpi=600, lpi=65, angle=45)
     junk = tmp_path / "junk.png"
     junk.write_text("not an image")
-    with pytest.raises(PostError, match=r"junk\.png: not a readable image"):
+    with pytest.raises(PostError, match=r"junk\.png: not an image in a format we read"):
         halftone_file(junk, tmp_path / "out.png", dpi=600, lpi=65, angle=45)
 
 

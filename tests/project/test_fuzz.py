@@ -214,6 +214,7 @@ def range_mutations() -> list[Mutation]:
         (_format("font_size"), [2, 72.5, 0], [6, 72]),
         (_format("min_font_size"), [9, 1], [6]),
         (_format("leading"), [0.7, 2.6], [0.8, 2.5]),
+        (_format("max_pixels"), [999_999, 178_956_971, 2.5, "100MP"], [1_000_000, 178_956_970]),
         (_format("output"), [{"jpeg_quality": 29}, {"jpeg_quality": 101}, {"image_dpi": 35}, {"image_dpi": 2401}, {"date": "May 1"}], [{"jpeg_quality": 30, "images": "jpeg"}, {"image_dpi": 72}]),
         (("defaults", "steps"), [0, 151, 2.5], [1, 150]),
         (("defaults", "cfg"), [-0.1, 30.5], [0, 30]),

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PIL import ImageCms
 
 from comicforge.errors import ProjectError
 from comicforge.project.load import load_project
@@ -16,7 +17,7 @@ from support import REPO
 def test_an_unreadable_named_file_is_a_located_problem(tmp_path: Path):
     project = tmp_path / "demo"
     shutil.copytree(REPO / "projects" / "demo", project, ignore=shutil.ignore_patterns("build", ".comicforge"))
-    (project / "profile.icc").write_bytes(b"x")
+    (project / "profile.icc").write_bytes(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())  # a real profile
     text = (project / "comic.yaml").read_text()
     (project / "comic.yaml").write_text(text.replace("format:\n", "format:\n  icc_profile: profile.icc\n", 1))
 

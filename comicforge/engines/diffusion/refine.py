@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from comicforge.control.masks import repaint_mask
 from comicforge.errors import EngineError
+from comicforge.readers import FileProblem, open_image
 from comicforge.spec.files import FileRef
 from comicforge.spec.requests import RefineStep
 
@@ -53,12 +54,9 @@ def denoising_steps(edit: EditInput, steps: int) -> int:
 def read_image(ref: FileRef, what: str) -> Image.Image:
     """An RGB image from a step's file; EngineError naming the file if it cannot be read."""
     try:
-        with Image.open(ref.path) as image:
-            return image.convert("RGB")
-    except FileNotFoundError:
-        raise EngineError(f"{ref.path}: {what} not found") from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise EngineError(f"{ref.path}: cannot read {what} ({error})") from None
+        return open_image(Path(ref.path), what).convert("RGB")
+    except FileProblem as problem:
+        raise EngineError(str(problem)) from None
 
 
 def checked_mask(step: RefineStep, size: tuple[int, int]) -> Image.Image:

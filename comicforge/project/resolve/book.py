@@ -60,21 +60,9 @@ def _icc_profile_once(r: Resolver) -> FileRef | None:
 
 
 def _icc_profile(r: Resolver) -> FileRef | None:
-    """The book's output ICC profile, checked to be one Pillow's ImageCms can open."""
+    """The book's output ICC profile, checked to be one Little CMS reads (before it is fingerprinted)."""
     name = r.project.format.icc_profile
-    if not name:
-        return None
-    ref = r.file(name, ("format", "icc_profile"), "ICC profile")
-    if ref is None:
-        return None
-    from PIL import ImageCms
-
-    try:
-        ImageCms.getOpenProfile(ref.path)
-    except (OSError, ImageCms.PyCMSError) as error:
-        r.fail(("format", "icc_profile"), f"{name}: not a readable ICC profile ({error})")
-        return None
-    return ref
+    return r.checked(name, ("format", "icc_profile"), "ICC profile", kinds.icc_profile_problem) if name else None
 
 
 def _runtime_options(project: Project) -> tuple[tuple[str, str], ...]:
@@ -94,7 +82,7 @@ def _check_characters(r: Resolver) -> None:
         if isinstance(character.palette, str) and character.palette not in r.project.palettes:
             r.fail(("characters", name, "palette"), f"unknown palette {character.palette!r} (known: {known(r.project.palettes)})")
         for i, ref in enumerate(character.references):
-            r.checked(ref, ("characters", name, "references", i), "reference image", kinds.image_problem)
+            r.image(ref, ("characters", name, "references", i), "reference image")
         for i, lora in enumerate(character.loras):
             kind_of(r, lora.file, ("characters", name, "loras", i, "file"), "LoRA file", kinds.lora_problem)
         for i, embedding in enumerate(character.embeddings):

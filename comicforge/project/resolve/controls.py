@@ -17,7 +17,7 @@ def panel_controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedP
     """Control inputs the panel has (pose figures, a sketch), with the book's ControlNet for each when diffusing."""
     nets = r.project.defaults.controlnets
     found: list[ControlInput] = []
-    sketch = r.checked(panel.lineart, (*loc, "lineart"), "sketch", kinds.image_problem) if panel.lineart else None
+    sketch = r.image(panel.lineart, (*loc, "lineart"), "sketch") if panel.lineart else None
     for kind, present, source in (("openpose", bool(placed), None), ("lineart", sketch is not None, sketch)):
         if not present:
             continue

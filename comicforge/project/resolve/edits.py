@@ -23,7 +23,7 @@ def panel_edits(r: Resolver, panel: Panel, request: GenerateRequest, box: tuple[
         where = (*loc, "edits", i)
         common = {"prompt": edit.prompt, "seed": edit.seed}
         if edit.op == "img2img":
-            init = r.checked(edit.init, (*where, "init"), "init image", kinds.image_problem) if edit.init else None
+            init = r.image(edit.init, (*where, "init"), "init image") if edit.init else None
             steps.append(RefineStep("img2img", edit.strength, init=init, **common))
         elif edit.op == "inpaint":
             mask = _mask(r, edit.mask, width / max(height, 1), (*where, "mask")) if edit.mask else None
@@ -65,13 +65,12 @@ def _upscale_problem(path: Path) -> str | None:
 
 def _mask(r: Resolver, name: str, aspect: float, loc: Loc) -> FileRef | None:
     """An inpaint mask, which must share the panel's aspect (it is scaled, never cropped)."""
-    from PIL import Image
+    from comicforge.readers import image_size
 
-    ref = r.checked(name, loc, "mask image", kinds.image_problem)
+    ref = r.image(name, loc, "mask image")
     if ref is None:
         return None
-    with Image.open(ref.path) as image:
-        width, height = image.size
+    width, height = image_size(Path(ref.path), "mask")
     if abs((width / height) / aspect - 1) > 0.02:
         r.fail(loc, f"{name}: mask is {width}x{height} (aspect {width / height:.3f}) but the panel's aspect is {aspect:.3f}; "
                     "draw the mask at the panel's proportions")

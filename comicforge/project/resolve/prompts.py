@@ -8,11 +8,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from comicforge.project.load import Loc
+from comicforge.errors import Problem, ProjectError
+from comicforge.project.load import Loc, read_yaml
 from comicforge.project.resolve.resolver import Resolver, setting
 from comicforge.project.schema import Character, Panel
 
@@ -156,9 +156,10 @@ def _style(r: Resolver, name: str, where: Loc) -> dict[str, str] | None:
     if path.parent == own:
         r.files_read.add(path.resolve())
     try:
-        style = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        r.fail(where, f"style {name!r}: {path.name} is not valid YAML ({error})")
+        style = read_yaml(path, "style template") or {}
+    except ProjectError as error:
+        detail = "; ".join(str(Problem(p.message, f"line {p.line}" if p.line else None, None, p.path)) for p in error.problems)
+        r.fail(where, f"style {name!r}: {path.name} is not valid YAML ({detail})")
         return None
     if not isinstance(style, dict) or not all(isinstance(style.get(k, ""), str) for k in ("prompt", "negative")):
         r.fail(where, f"style {name!r}: {path.name} must be a mapping with text `prompt` (containing {{{{ prompt }}}}) and `negative`")

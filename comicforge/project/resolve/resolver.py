@@ -43,6 +43,9 @@ class Resolver:
         if not path.exists():
             self.fail(loc, f"{what} not found: {name}")
             return None
+        if not (path.is_file() or path.is_dir()):  # reading a pipe or a device blocks or never ends
+            self.fail(loc, f"{name}: is a pipe, socket or device, not a regular file")
+            return None
         self.files_read.add(path.resolve())
         return path.resolve()
 
@@ -68,6 +71,11 @@ class Resolver:
         if message:
             self.fail(loc, f"{name}: {message}")
         return message is None
+
+    def image(self, name: str, loc: Loc, what: str) -> FileRef | None:
+        """A named image that decodes within the book's pixel budget (`format.max_pixels`), fingerprinted."""
+        budget = self.project.format.max_pixels
+        return self.checked(name, loc, what, lambda path: kinds.image_problem(path, budget))
 
     def checked(self, name: str, loc: Loc, what: str, problem: Callable[[Path], str | None]) -> FileRef | None:
         """A named file that exists and is what it claims to be, fingerprinted."""
