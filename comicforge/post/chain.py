@@ -17,7 +17,7 @@ from comicforge.errors import PostError
 from comicforge.layout.units import points_to_pixels
 from comicforge.post import color, halftone, ink, palette, screentone
 from comicforge.post.color import describe_mode
-from comicforge.post.steps import (
+from comicforge.spec.post import (
     CmykStep,
     CurvesStep,
     FlatsStep,

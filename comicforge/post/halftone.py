@@ -23,7 +23,7 @@ from PIL import Image
 from comicforge.errors import PostError
 from comicforge.post.bitmap_png import write_bitmap_png
 from comicforge.post.color import grayscale
-from comicforge.post.settings import angle_problem, lpi_problem, shape_problem
+from comicforge.spec.settings import angle_problem, lpi_problem, shape_problem
 
 CELL_BITS = 8  # spot-function samples per cell axis = 2**CELL_BITS
 FIXED_ONE = 1 << 16  # one cell in the fixed-point screen coordinates

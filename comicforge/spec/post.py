@@ -1,4 +1,4 @@
-"""Post-processing steps as they appear in a project file: one pydantic model per operation, chosen by `op`.
+"""Post-processing steps as they appear in a project file (one pydantic model per operation, chosen by `op`), and the finish job.
 
 In YAML: `post: [{op: grayscale}, {op: screentone, lpi: 65}, {op: ink}]`. Each model validates its own
 ranges; settings that depend on the page (lpi against dpi, palette names) are checked when the chain runs.
@@ -8,6 +8,7 @@ Lengths (`sigma`, `weight`) are in points (1/72 inch), so a chain prints the sam
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from typing import Annotated, Any, Literal
@@ -15,7 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from comicforge.post.settings import (
+from comicforge.spec.files import FileRef
+from comicforge.spec.settings import (
     SHAPES,
     angle_problem,
     colour_problem,
@@ -302,6 +304,7 @@ __all__ = [
     "CmykAngles",
     "CmykStep",
     "CurvesStep",
+    "FinishJob",
     "FlatsStep",
     "GrayscaleStep",
     "HalftoneStep",
@@ -312,3 +315,16 @@ __all__ = [
     "ScreentoneStep",
     "parse_chain",
 ]
+
+
+@dataclass(frozen=True)
+class FinishJob:
+    """A generated panel to print size and through its post chain, with the page facts its steps read."""
+
+    size: tuple[int, int]
+    dpi: int
+    color: str  # the book's mode: color | grayscale | bitmap
+    post: tuple[PostStep, ...]
+    origin: tuple[int, int] | None = None  # the panel's pixel corner on the page, for chains that place screens
+    icc_profile: FileRef | None = None  # for chains that convert to CMYK
+    palettes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # for chains that flatten to palettes
