@@ -42,7 +42,8 @@ def comic_info(meta: ExportJob, pages: list[Path]) -> bytes:
             attrs["Type"] = "FrontCover"
         ET.SubElement(listing, "Page", attrs)
     ET.indent(root)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    text: bytes = ET.tostring(root, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + text
 
 
 def write_cbz(pages: list[Path], target: Path, meta: ExportJob) -> None:

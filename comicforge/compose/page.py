@@ -32,8 +32,8 @@ def compose_art(spec: PageJob, panels: list[Path]) -> Image.Image:
     page = Image.new(mode, spec.pixels, 255 if mode == "L" else (255, 255, 255))
     for panel, path in zip(spec.panels, panels):
         x0, y0, x1, y1 = panel.box
-        with Image.open(path) as art:
-            art = art.convert(mode) if art.mode != mode else art
+        with Image.open(path) as stored:
+            art = stored.convert(mode) if stored.mode != mode else stored
             if art.size != (x1 - x0, y1 - y0):
                 art = art.resize((x1 - x0, y1 - y0), Image.Resampling.LANCZOS)
             page.paste(art, (x0, y0))

@@ -89,7 +89,7 @@ def publication_date(meta: dict[str, Any]) -> str | None:
     import os
     import time
 
-    date = meta.get("output", {}).get("date")
+    date: str | None = meta.get("output", {}).get("date")
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     if not date and epoch.isdigit():
         date = time.strftime("%Y-%m-%d", time.gmtime(int(epoch)))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -27,11 +27,12 @@ from comicforge.spec.settings import (
 )
 
 Shape = Literal["round", "ellipse", "line"]
+V = TypeVar("V")
 SCREENTONE_LPI = (55.0, 85.0)
 DEFAULT_TONE_LEVELS = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0)
 
 
-def settle(problem: str | None, value: Any) -> Any:
+def settle(problem: str | None, value: V) -> V:
     """Return `value`, or raise the problem as a pydantic error whose message is exactly the problem."""
     if problem:
         raise PydanticCustomError("post_setting", "{problem}", {"problem": problem})
