@@ -177,7 +177,8 @@ def screen_band(gray: np.ndarray, out: np.ndarray, rows: slice, screen: Screen, 
     """Screen the rows `rows` of `gray` into `out`; the band knows its place on the page."""
     band_origin = (origin[0], origin[1] + rows.start)
     band, band_out = gray[rows], out[rows]
-    for strip, thresholds in screen.threshold_strips(*band.shape, band_origin):
+    height, width = band.shape
+    for strip, thresholds in screen.threshold_strips(height, width, band_origin):
         np.greater_equal(band[strip], thresholds, out=band_out[strip])
 
 
