@@ -107,7 +107,7 @@ def test_bad_refine_inputs_name_their_file(engine, panel, tmp_path):
     with pytest.raises(EngineError, match=r"wide-mask\.png: inpaint mask is 128x64, not the panel's aspect"):
         engine.refine(request, image, Inpaint(mask=ref(tmp_path / "wide-mask.png")))
     (tmp_path / "init.png").write_bytes(b"garbage")
-    with pytest.raises(EngineError, match=r"init\.png: cannot read init image"):
+    with pytest.raises(EngineError, match=r"init\.png: not an image in a format we read"):
         engine.refine(request, image, Img2Img(init=ref(tmp_path / "init.png")))
     with pytest.raises(EngineError, match="outpaint needs `extend`"):
         engine.refine(request, image, Outpaint())
