@@ -61,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--export", type=_exports, default=("pdf", "png"), help="pdf,png,cbz,spreads (default pdf,png)")
             command.add_argument("--json", action="store_true", help="print one JSON object")
             command.add_argument("--proof", action="store_true", help="proof mode: live area and overflow markers drawn; outputs in build/proof/")
+            command.add_argument("--preview", action="store_true", help="every candidate at defaults.preview settings (own keys); outputs in build/preview/")
         if name == "build":
             command.add_argument("--out", type=Path, help="output folder (default PROJECT/build)")
 
@@ -107,7 +108,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     file = find_project_file(args.project)
     jobs, meta = resolved_jobs(file, Store(file.parent))
-    panels = sum(1 for j in jobs if j.stage == "generate")
+    panels = sum(1 for j in jobs if j.stage == "finish")
     print(f"{file.name}: ok ({meta['page_count']} pages, {panels} panels)")
     return 0
 
@@ -116,7 +117,8 @@ def _options(args: argparse.Namespace) -> Any:
     from comicforge.pipeline.run import BuildOptions
 
     return BuildOptions(out=getattr(args, "out", None), pages=args.pages, exports=args.export,
-                        progress=sys.stderr.isatty() and not args.json, proof=args.proof, usage=args.json)
+                        progress=sys.stderr.isatty() and not args.json, proof=args.proof, usage=args.json,
+                        preview=args.preview)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -46,12 +46,12 @@ class Versions:
     export: str
 
 
-def page_jobs(book: Any, versions: Versions) -> list[Job]:
-    """Every per-panel and per-page job of the book, in dependency order (keys not yet assigned)."""
+def page_jobs(book: Any, versions: Versions, preview: bool = False) -> list[Job]:
+    """Every per-panel and per-page job of the book, in dependency order (keys not yet assigned); `preview`: at preview settings."""
     jobs: list[Job] = []
     for page in book.pages:
         for panel in page.panels:
-            jobs += _panel_jobs(panel, page, versions)
+            jobs += _panel_jobs(panel, page, versions, preview)
         jobs.append(_page_job(page, versions))
         jobs.append(_image_job(page, dict(book.output), versions))
     return jobs
@@ -104,7 +104,7 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
         if keep:
             chosen.append(job)
             needed.update(job.deps)
-    chosen.reverse()
+    chosen = _with_candidates(jobs, chosen)
     whole = len(numbers) == meta["page_count"]
     for stage in ("pdf", "spreads", "cbz"):
         if stage in exports:
@@ -119,13 +119,36 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
     return chosen
 
 
-def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
+def _with_candidates(jobs: list[Job], chosen: list[Job]) -> list[Job]:
+    """The chosen jobs in build order, plus the candidates no page uses of the panels chosen (they are looked at, not composed)."""
+    panels = {j.label for j in chosen if j.stage == "finish"}
+    ids = {j.id for j in chosen}
+    return [j for j in jobs if j.id in ids or (j.stage == "generate" and candidate_of(j)[0] in panels)]
+
+
+def candidate_of(job: Job) -> tuple[str, int | None]:
+    """(panel id, candidate index) of a generate job; the index is None for a panel of one candidate."""
+    panel, _, index = job.label.partition("#")
+    return panel, int(index) if index else None
+
+
+def _generate_jobs(panel: Any, versions: Versions, preview: bool) -> tuple[list[Job], dict[str, Any], str]:
+    """One cached generate job per candidate (`generate:p1.2#k` when there are several); the picked one's request and id."""
+    jobs, picked = [], ({}, "")
+    for index, request in panel.candidates(preview):
+        label = panel.id if panel.variants == 1 else f"{panel.id}#{index}"
+        spec = {"engine": panel.engine, **plain(request)}
+        jobs.append(Job(f"generate:{label}", "generate", label, versions.engines[panel.engine], spec))
+        if index == panel.shown:
+            picked = (plain(request), jobs[-1].id)
+    return jobs, *picked
+
+
+def _panel_jobs(panel: Any, page: Any, versions: Versions, preview: bool = False) -> list[Job]:
     from comicforge.post.chain import chain_reads
     from comicforge.post.steps import parse_chain
 
-    request = plain(panel.request)
-    generate = Job(f"generate:{panel.id}", "generate", panel.id, versions.engines[panel.engine],
-                   {"engine": panel.engine, **request})
+    generates, request, picked = _generate_jobs(panel, versions, preview)
     reads = chain_reads(parse_chain(panel.post), page.color)  # each page fact enters the key only when a step reads it
     finish_spec = {
         "size": list(panel.print_size), "dpi": page.dpi, "color": page.color, "post": list(panel.post),
@@ -135,12 +158,12 @@ def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
     }
     refines = [
         Job(f"refine:{panel.id}:{n}", "refine", f"{panel.id} {step.kind} #{n}", versions.engines[panel.engine],
-            {"engine": panel.engine, "step": plain(step), **request}, [f"generate:{panel.id}" if n == 1 else f"refine:{panel.id}:{n - 1}"])
+            {"engine": panel.engine, "step": plain(step), **request}, [picked if n == 1 else f"refine:{panel.id}:{n - 1}"])
         for n, step in enumerate(panel.edits, start=1)
     ]
-    last = refines[-1].id if refines else generate.id
+    last = refines[-1].id if refines else picked
     finish = Job(f"finish:{panel.id}", "finish", panel.id, versions.post, finish_spec, [last])
-    return [generate, *refines, finish]
+    return [*generates, *refines, finish]
 
 
 def _page_job(page: Any, versions: Versions) -> Job:
@@ -224,4 +247,6 @@ def _page_panel_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) ->
 
 def _dep_label(job_id: str) -> str:
     stage, _, name = job_id.partition(":")
-    return {"generate": f"panel {name}", "refine": f"panel {name.replace(':', ' step ')}", "finish": f"panel {name}", "page": f"page {name}"}.get(stage, job_id)
+    labels = {"generate": f"panel {name.replace('#', ' candidate ')}", "refine": f"panel {name.replace(':', ' step ')}",
+              "finish": f"panel {name}", "page": f"page {name}"}
+    return labels.get(stage, job_id)
