@@ -65,6 +65,11 @@ def parser() -> argparse.ArgumentParser:
         if name == "build":
             command.add_argument("--out", type=Path, help="output folder (default PROJECT/build)")
 
+    review = commands.add_parser("review", help="review candidates in the browser and pick them (a local web app)")
+    review.add_argument("project", type=Path, help="project folder or its comic.yaml")
+    review.add_argument("--port", type=_count, default=8411, help="port on 127.0.0.1 (default 8411; 0: any free port)")
+    review.add_argument("--no-open", action="store_true", help="do not open a browser")
+
     commands.add_parser("schema", help="print the JSON Schema of comic.yaml")
 
     gc = commands.add_parser("gc", help="delete store entries the book no longer uses")
@@ -205,6 +210,14 @@ def cmd_store(args: argparse.Namespace) -> int:
     return 1 if report.broken and not report.repaired else 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from comicforge.project.files import find_project_file
+    from comicforge.review.serve import serve_review
+
+    serve_review(find_project_file(args.project), args.port, open_browser=not args.no_open)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from comicforge.project.schema import json_schema
 
@@ -221,7 +234,7 @@ def cmd_halftone(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "new": cmd_new, "check": cmd_check, "plan": cmd_plan, "build": cmd_build, "schema": cmd_schema,
-    "control": cmd_control, "halftone": cmd_halftone, "gc": cmd_gc, "store": cmd_store,
+    "control": cmd_control, "halftone": cmd_halftone, "gc": cmd_gc, "store": cmd_store, "review": cmd_review,
 }
 
 

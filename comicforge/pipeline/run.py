@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ class BuildOptions:
     proof: bool = False  # draw the live area and overflow markers; outputs go to build/proof/
     preview: bool = False  # every candidate at `defaults.preview` settings, under their own keys; outputs go to build/preview/
     usage: bool = False  # measure the store's size for the report (walks the store)
+    listener: Callable[[int, int, str], None] | None = None  # told (done, total, job label) after each job, e.g. by `review`
 
 
 @dataclass
@@ -159,7 +161,7 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
         decisions, meta = _plan(project_file, store, options)
         runtime = tuple(map(tuple, meta.get("runtime", ())))
         executor = LocalExecutor(runtime)
-        runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, executor, batch_limit(runtime))
+        runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, executor, batch_limit(runtime), options.listener)
         out = options.out or project_file.parent / "build"
         try:
             runner.run([d.job for d in decisions if d.build])
@@ -227,8 +229,9 @@ def _remember_jobs(store: Store, jobs: list[Job]) -> None:
 class Runner:
     """Runs jobs through their stages: resolves each job's inputs to verified entries, then stores its result."""
 
-    def __init__(self, store: Store, jobs: dict[str, Job], progress: bool, executor: Executor, batch: int = 1):
-        self.store, self.jobs, self.progress, self.executor, self.batch = store, jobs, progress, executor, batch
+    def __init__(self, store: Store, jobs: dict[str, Job], progress: bool, executor: Executor, batch: int = 1,
+                 listener: Callable[[int, int, str], None] | None = None):
+        self.store, self.jobs, self.progress, self.executor, self.batch, self.listener = store, jobs, progress, executor, batch, listener
         self.checked: set[str] = set()  # keys verified by content (or written) in this build
         self.repaired: list[str] = []
         self.done = self.total = 0
@@ -284,6 +287,8 @@ class Runner:
 
     def _tick(self, job: Job) -> None:
         self.done += 1
+        if self.listener:
+            self.listener(self.done, self.total, f"{job.stage} {job.label}")
         if self.progress:
             width = 28
             filled = width * self.done // max(self.total, 1)
