@@ -58,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("project", type=Path, help="project folder or its comic.yaml")
         if name in ("plan", "build"):
             command.add_argument("--pages", type=_page_range, help="a subset, e.g. 2-4")
-            command.add_argument("--export", type=_exports, default=("pdf", "png"), help="pdf,png,cbz,spreads (default pdf,png)")
+            command.add_argument("--export", type=_exports, default=("pdf", "png"), help="pdf,png,cbz,spreads,sheets (default pdf,png)")
             command.add_argument("--json", action="store_true", help="print one JSON object")
             command.add_argument("--proof", action="store_true", help="proof mode: live area and overflow markers drawn; outputs in build/proof/")
             command.add_argument("--preview", action="store_true", help="every candidate at defaults.preview settings (own keys); outputs in build/preview/")
@@ -153,7 +153,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     data = report.to_json()
     print(f"panels: {data['panels']['generated']} generated, {data['panels']['reused']} reused; "
           f"pages: {data['pages']['composed']} composed, {data['pages']['reused']} reused ({report.seconds:.2f} s)")
-    for kind in ("pdf", "spreads", "cbz"):
+    for kind in ("pdf", "spreads", "cbz", "sheets"):
         if kind in data["outputs"]:
             print(f"{kind}: {data['outputs'][kind]}")
     return 0

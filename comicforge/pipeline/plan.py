@@ -106,6 +106,8 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
             needed.update(job.deps)
     chosen = _with_candidates(jobs, chosen)
     whole = len(numbers) == meta["page_count"]
+    if "sheets" in exports:
+        chosen.append(_sheets_job(chosen, numbers, meta, export_version, whole))
     for stage in ("pdf", "spreads", "cbz"):
         if stage in exports:
             job_id = stage if whole else f"{stage}:{numbers[0]}-{numbers[-1]}"
@@ -117,6 +119,28 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
             chosen.append(Job(job_id, stage, stage.upper(), export_version, spec, deps))
     assign_keys(chosen)
     return chosen
+
+
+def _sheets_job(chosen: list[Job], numbers: list[int], meta: dict[str, Any], export_version: str, whole: bool) -> Job:
+    """Contact sheets of the chosen pages: each panel's candidates (those this build makes) with index, seed and pick."""
+    panels_of = {j.spec["number"]: [dep.partition(":")[2] for dep in j.deps] for j in chosen if j.stage == "page"}
+    shown = {dep for j in chosen if j.stage in ("refine", "finish") for dep in j.deps}
+    candidates: dict[str, list[Job]] = {}
+    for job in chosen:
+        if job.stage == "generate":
+            candidates.setdefault(candidate_of(job)[0], []).append(job)
+    deps: list[str] = []
+    pages = []
+    for number in numbers:
+        panels = []
+        for panel in panels_of[number]:
+            own = candidates.get(panel, [])
+            deps += [j.id for j in own]
+            pick = next((candidate_of(j)[1] or 0 for j in own if j.id in shown), 0)
+            panels.append({"id": panel, "pick": pick, "candidates": [{"index": candidate_of(j)[1] or 0, "seed": j.spec["seed"]} for j in own]})
+        pages.append({"number": number, "panels": panels})
+    job_id = "sheets" if whole else f"sheets:{numbers[0]}-{numbers[-1]}"
+    return Job(job_id, "sheets", "contact sheets", export_version, {"title": meta["title"], "pages": pages}, deps)
 
 
 def _with_candidates(jobs: list[Job], chosen: list[Job]) -> list[Job]:

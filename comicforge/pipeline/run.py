@@ -24,8 +24,8 @@ RESOLVED_STATE = "resolved.json"
 PREVIEW_STATE = "resolved-preview.json"  # the jobs of `build --preview`
 JOBS_STATE = "jobs.json"
 OUTPUTS_STATE = "outputs.json"
-EXPORTS = ("pdf", "png", "cbz", "spreads")
-STAGE_ORDER = ("generate", "refine", "finish", "page", "png", "pdf", "spreads", "cbz")
+EXPORTS = ("pdf", "png", "cbz", "spreads", "sheets")
+STAGE_ORDER = ("generate", "refine", "finish", "page", "png", "pdf", "spreads", "cbz", "sheets")
 
 
 @dataclass
@@ -346,9 +346,9 @@ def _targets(job: Job, out: Path, picked: bool) -> list[tuple[str, Path]]:
     if job.stage == "png":
         suffix = "jpg" if job.spec.get("format") == "jpeg" else "png"
         return [(f"page.{suffix}", out / "pages" / f"page-{job.spec['page']:03d}.{suffix}")]
-    if job.stage in ("pdf", "cbz", "spreads"):
+    if job.stage in ("pdf", "cbz", "spreads", "sheets"):
         suffix = "" if ":" not in job.id else "-pages-" + job.id.split(":")[1]
-        name, kind = ("book.pdf", "-spreads.pdf") if job.stage == "spreads" else (f"book.{job.stage}", f".{job.stage}")
+        name, kind = {"spreads": ("book.pdf", "-spreads.pdf"), "sheets": ("sheets.pdf", "-sheets.pdf")}.get(job.stage, (f"book.{job.stage}", f".{job.stage}"))
         return [(name, out / f"{_slug(job.spec['title'])}{suffix}{kind}")]
     return []
 

@@ -190,8 +190,19 @@ def run_cbz(job: Job, inputs: Inputs, tools: Tools) -> Result:
     return Result(lambda folder: write_cbz(pages, folder / "book.cbz", job.spec))
 
 
+def run_sheets(job: Job, inputs: Inputs, tools: Tools) -> Result:
+    """Contact sheets: every panel's candidates of each page, labelled by index and seed."""
+    from comicforge.compose.sheets import Candidate, SheetPage, SheetPanel, write_contact_sheets
+
+    images = iter(inputs.file(index, "panel.png") for index in range(len(job.deps)))
+    pages = [SheetPage(page["number"], tuple(
+        SheetPanel(panel["id"], panel["pick"], tuple(Candidate(c["index"], c["seed"], next(images)) for c in panel["candidates"]))
+        for panel in page["panels"])) for page in job.spec["pages"]]
+    return Result(lambda folder: write_contact_sheets(job.spec["title"], pages, folder / "sheets.pdf"))
+
+
 Stage = Callable[["Job", Inputs, Tools], Result]
 STAGES: dict[str, Stage] = {
     "generate": run_generate, "refine": run_refine, "finish": run_finish, "page": run_page, "png": run_png, "pdf": run_pdf,
-    "spreads": run_spreads, "cbz": run_cbz,
+    "spreads": run_spreads, "cbz": run_cbz, "sheets": run_sheets,
 }

@@ -96,3 +96,21 @@ def test_a_no_op_rebuild_with_variants_stays_light(small_project: Path):
         code = ("import sys; from comicforge.cli import main; assert main(['build', *sys.argv[1:]]) == 0;"
                 "bad = [m for m in ('pydantic', 'numpy', 'ruamel.yaml', 'torch') if m in sys.modules]; assert not bad, bad")
         subprocess.run([sys.executable, "-c", code, str(small_project), *mode], check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def test_contact_sheets_show_every_candidate_by_index_and_seed(small_project: Path):
+    import pdfcheck
+    import pypdfium2
+
+    _panel(small_project, "variants: 3; pick: 1")
+    report = build(small_project, BuildOptions(preview=True, exports=("sheets",)))
+    sheets = Path(report.outputs["sheets"])
+    assert sheets == small_project / "build" / "preview" / "small-test-book-sheets.pdf" and pdfcheck.syntax_problems(sheets) == []
+    document = pypdfium2.PdfDocument(sheets)
+    assert len(document) == 2  # one sheet per book page
+    text = document[0].get_textpage().get_text_range()
+    assert "page 1" in text and "p1.2" in text
+    assert f"#0 seed {REN_SEED}" in text and f"#1 seed {REN_SEED + 1} (pick)" in text and f"#2 seed {REN_SEED + 2}" in text
+    assert "#0 seed" in document[1].get_textpage().get_text_range()
+    document.close()
+    assert build(small_project, BuildOptions(preview=True, exports=("sheets",))).to_json()["jobs"]["built"] == 0
