@@ -52,6 +52,7 @@ class BuildReport:
     warnings: list[dict[str, Any]] = field(default_factory=list)  # {"page": N, "message": …}, reused pages' too
     repaired: list[str] = field(default_factory=list)  # ids of jobs whose stored entry was broken and rebuilt
     store: dict[str, int] = field(default_factory=dict)  # {"entries": N, "bytes": N}, when asked for
+    meta: dict[str, Any] = field(default_factory=dict)  # the book's facts (title, pages…), for callers such as `review`
 
     def count(self, stage: str, built: bool) -> int:
         return sum(1 for d in self.decisions if d.job.stage == stage and d.build == built)
@@ -82,17 +83,20 @@ def resolved_jobs(project_file: Path, store: Store, preview: bool = False) -> tu
     digest = hashlib.sha256(project_file.read_bytes()).hexdigest()
     state = PREVIEW_STATE if preview else RESOLVED_STATE
     cached = store.read_state(state)
-    env = os.environ.get("COMICFORGE_MODELS", "")
-    code = _code_signature()
-    unchanged = cached.get("digest") == digest and cached.get("env") == env and cached.get("code") == code
-    if unchanged and stat_signature(list(cached.get("files", {}))) == cached["files"]:
+    if resolve_still_holds(cached, digest):
         return [Job(**j) for j in cached["jobs"]], cached["meta"]
     jobs, meta, files = _resolve(project_file, store, preview)
     store.write_state(state, {
-        "digest": digest, "env": env, "code": code, "files": stat_signature(sorted(map(str, files))),
+        "digest": digest, "env": os.environ.get("COMICFORGE_MODELS", ""), "code": _code_signature(), "files": stat_signature(sorted(map(str, files))),
         "jobs": [j.to_json() for j in jobs], "meta": meta,
     })
     return jobs, meta
+
+
+def resolve_still_holds(cached: dict[str, Any], digest: str) -> bool:
+    """Whether a stored resolve is of this project text, with the same code, model folders and files read."""
+    unchanged = cached.get("digest") == digest and cached.get("env") == os.environ.get("COMICFORGE_MODELS", "") and cached.get("code") == _code_signature()
+    return unchanged and stat_signature(list(cached.get("files", {}))) == cached["files"]
 
 
 def _resolve(project_file: Path, store: Store, preview: bool = False) -> tuple[list[Job], dict[str, Any], set[Path]]:
@@ -177,7 +181,7 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
         print(f"warning: {warning['message']}", file=sys.stderr)
     if runner.repaired:
         print(f"store: {len(runner.repaired)} damaged entries found and rebuilt", file=sys.stderr)
-    report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired)
+    report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired, meta=meta)
     if options.usage:
         entries, size = store.usage()
         report.store = {"entries": entries, "bytes": size}

@@ -57,7 +57,8 @@ def serve_review(project_file: Path, port: int = 8411, open_browser: bool = True
         import webbrowser
 
         webbrowser.open(url)
-    server = uvicorn.Server(uvicorn.Config(review_app(session, port), log_level="warning", lifespan="off"))
+    config = uvicorn.Config(review_app(session, port), log_level="warning", lifespan="off", timeout_graceful_shutdown=1)  # open event streams end
+    server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
     finally:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from comicforge.errors import ComicforgeError
-from comicforge.pipeline.run import BuildOptions, build, resolved_jobs
+from comicforge.pipeline.picks import pick_in_stored_preview
+from comicforge.pipeline.run import BuildOptions, build
 from comicforge.pipeline.store import Store, write_atomic
 from comicforge.project.edit import with_pick
 from comicforge.review.book import BookView, book_view
@@ -75,8 +76,10 @@ class Session:
     def pick(self, panel_id: str, variant: int) -> None:
         """Write `pick: variant` on the panel into comic.yaml (comments and layout kept), then rebuild."""
         with self._edit:
-            text = self.project_file.read_text(encoding="utf-8")
-            write_atomic(self.project_file, with_pick(text, panel_id, variant).encode("utf-8"))
+            before = self.project_file.read_bytes().decode("utf-8")
+            after = with_pick(before, panel_id, variant)
+            write_atomic(self.project_file, after.encode("utf-8"))
+            pick_in_stored_preview(self.store, before, after, panel_id, variant)  # the rebuild then resolves nothing
         self.rebuild()
 
     def candidates(self, panel_id: str) -> int | None:
@@ -99,12 +102,12 @@ class Session:
 
     def _build_once(self) -> None:
         """One preview build of the page images; on errors the last good book stays and the errors are shown."""
-        started = time.perf_counter()
+        with self._edit:  # a pick being written finishes first (its file and its stored resolve agree)
+            started = time.perf_counter()
         self._tell(state="building", done=0, total=0, job="")
         try:
             report = build(self.project_file, BuildOptions(preview=True, exports=("png",), listener=self._progress))
-            _, meta = resolved_jobs(self.project_file, self.store, preview=True)
-            self.view = book_view(meta["title"], [d.job for d in report.decisions])
+            self.view = book_view(report.meta["title"], [d.job for d in report.decisions])
             self._tell(state="ready", errors=[], generation=self.status.generation + 1, seconds=time.perf_counter() - started)
         except ComicforgeError as error:
             self._tell(state="failed", errors=[str(p) for p in error.problems], generation=self.status.generation + 1,

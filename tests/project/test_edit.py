@@ -64,3 +64,8 @@ def test_the_demo_keeps_every_other_line():
 def test_an_unknown_panel_is_a_problem():
     with pytest.raises(ProjectError, match=r"no panel 'p9\.9'"):
         with_pick(BOOK, "p9.9", 0)
+
+
+def test_the_same_pick_again_changes_nothing():
+    once = with_pick(BOOK, "p1.1", 2)
+    assert with_pick(once, "p1.1", 2) == once

@@ -7,7 +7,6 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-
 from conftest import Server
 
 pytestmark = pytest.mark.browser
@@ -48,7 +47,8 @@ def test_pick_a_candidate_in_the_browser(review_server: Server, page) -> None:
     page.wait_for_function("() => { const i = document.getElementById('page-image'); return i.complete && i.naturalWidth > 0; }")
     assert "        variants: 3   # three seeds to choose from\n        pick: 2\n" in (review_server.project / "comic.yaml").read_text()
 
-    (review_server.project / "comic.yaml").write_text((review_server.project / "comic.yaml").read_text().replace("[ren]\n        variants", "[aiko]\n        variants"))
+    comic = review_server.project / "comic.yaml"
+    comic.write_text(comic.read_text().replace("[ren]\n        variants", "[aiko]\n        variants"))
     expect(page.locator("#errors")).to_contain_text("unknown character 'aiko'", timeout=20_000)
     expect(page.locator("#errors")).to_contain_text("comic.yaml:")
     expect(page.locator('.candidate[data-panel="p1.2"]')).to_have_count(3)  # the last good candidates stay on the page

@@ -133,3 +133,31 @@ def test_live_events_tell_of_each_rebuild(review_server: Server):
             seen.append(next_status())
         assert "building" in [s["state"] for s in seen]
         assert any(s["progress"]["total"] and s["progress"]["job"].startswith("page") for s in seen)  # progress, job by job
+
+
+def test_a_pick_applied_to_the_stored_resolve_equals_a_full_resolve(tmp_path: Path):
+    """The review's shortcut after a pick (re-wiring the stored preview jobs) gives exactly the jobs a full resolve gives."""
+    from conftest import reviewed_project
+
+    from comicforge.pipeline.picks import pick_in_stored_preview
+    from comicforge.pipeline.run import PREVIEW_STATE, BuildOptions, build
+    from comicforge.pipeline.store import Store
+    from comicforge.project.edit import with_pick
+
+    project = reviewed_project(tmp_path / "book")
+    text = (project / "comic.yaml").read_text()
+    (project / "comic.yaml").write_text(text.replace("        variants: 3", "        edits: [{op: img2img, strength: 0.3}]\n        variants: 3"))
+    build(project, BuildOptions(preview=True, exports=("png",)))
+    store = Store(project)
+    for variant in (2, 1, 0):
+        before = (project / "comic.yaml").read_text()
+        after = with_pick(before, "p1.2", variant)
+        (project / "comic.yaml").write_text(after)
+        assert pick_in_stored_preview(store, before, after, "p1.2", variant)
+        shortcut = store.read_state(PREVIEW_STATE)["jobs"]
+        store.write_state(PREVIEW_STATE, {})  # forget it: the build resolves the edited file in full
+        report = build(project, BuildOptions(preview=True, exports=("png",)))
+        full = store.read_state(PREVIEW_STATE)["jobs"]
+        assert shortcut == full
+        assert report.to_json()["panels"]["generated"] == 0
+    assert not pick_in_stored_preview(store, "title: something else\n", after, "p1.2", 1)  # a stale resolve is left alone
