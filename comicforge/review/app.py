@@ -49,6 +49,8 @@ def review_app(session: Session, port: int) -> ASGIApp:
 
     async def pick(request: Request) -> JSONResponse:
         panel_id = request.path_params["panel"]
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":  # no HTML form can send this type
+            return JSONResponse({"error": "send the pick as application/json"}, status_code=415)
         try:
             body = json.loads(await request.body())
         except ValueError:

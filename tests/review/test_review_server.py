@@ -80,6 +80,7 @@ def test_foreign_origins_and_hosts_are_refused(review_server: Server):
                     {"Host": f"evil.example:{port}"}, {"Host": "attacker.test"}):
         assert review_server.post_pick("p1.2", {"variant": 1}, headers)[0] == 403, headers
         assert review_server.get("/api/book", headers)[0] == 403, headers
+    assert review_server.post_pick("p1.2", {"variant": 1}, {"Content-Type": "text/plain"})[0] == 415  # what a cross-site form could send
     assert comic.read_text() == text
     assert review_server.get("/api/book", {"Origin": f"http://127.0.0.1:{port}"})[0] == 200  # its own page
 
