@@ -58,11 +58,17 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("project", type=Path, help="project folder or its comic.yaml")
         if name in ("plan", "build"):
             command.add_argument("--pages", type=_page_range, help="a subset, e.g. 2-4")
-            command.add_argument("--export", type=_exports, default=("pdf", "png"), help="pdf,png,cbz,spreads (default pdf,png)")
+            command.add_argument("--export", type=_exports, default=("pdf", "png"), help="pdf,png,cbz,spreads,sheets (default pdf,png)")
             command.add_argument("--json", action="store_true", help="print one JSON object")
             command.add_argument("--proof", action="store_true", help="proof mode: live area and overflow markers drawn; outputs in build/proof/")
+            command.add_argument("--preview", action="store_true", help="every candidate at defaults.preview settings (own keys); outputs in build/preview/")
         if name == "build":
             command.add_argument("--out", type=Path, help="output folder (default PROJECT/build)")
+
+    review = commands.add_parser("review", help="review candidates in the browser and pick them (a local web app)")
+    review.add_argument("project", type=Path, help="project folder or its comic.yaml")
+    review.add_argument("--port", type=_count, default=8411, help="port on 127.0.0.1 (default 8411; 0: any free port)")
+    review.add_argument("--no-open", action="store_true", help="do not open a browser")
 
     commands.add_parser("schema", help="print the JSON Schema of comic.yaml")
 
@@ -107,7 +113,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     file = find_project_file(args.project)
     jobs, meta = resolved_jobs(file, Store(file.parent))
-    panels = sum(1 for j in jobs if j.stage == "generate")
+    panels = sum(1 for j in jobs if j.stage == "finish")
     print(f"{file.name}: ok ({meta['page_count']} pages, {panels} panels)")
     return 0
 
@@ -116,7 +122,8 @@ def _options(args: argparse.Namespace) -> Any:
     from comicforge.pipeline.run import BuildOptions
 
     return BuildOptions(out=getattr(args, "out", None), pages=args.pages, exports=args.export,
-                        progress=sys.stderr.isatty() and not args.json, proof=args.proof, usage=args.json)
+                        progress=sys.stderr.isatty() and not args.json, proof=args.proof, usage=args.json,
+                        preview=args.preview)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -146,7 +153,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     data = report.to_json()
     print(f"panels: {data['panels']['generated']} generated, {data['panels']['reused']} reused; "
           f"pages: {data['pages']['composed']} composed, {data['pages']['reused']} reused ({report.seconds:.2f} s)")
-    for kind in ("pdf", "spreads", "cbz"):
+    for kind in ("pdf", "spreads", "cbz", "sheets"):
         if kind in data["outputs"]:
             print(f"{kind}: {data['outputs'][kind]}")
     return 0
@@ -203,6 +210,14 @@ def cmd_store(args: argparse.Namespace) -> int:
     return 1 if report.broken and not report.repaired else 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from comicforge.project.files import find_project_file
+    from comicforge.review.serve import serve_review
+
+    serve_review(find_project_file(args.project), args.port, open_browser=not args.no_open)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from comicforge.project.schema import json_schema
 
@@ -219,7 +234,7 @@ def cmd_halftone(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "new": cmd_new, "check": cmd_check, "plan": cmd_plan, "build": cmd_build, "schema": cmd_schema,
-    "control": cmd_control, "halftone": cmd_halftone, "gc": cmd_gc, "store": cmd_store,
+    "control": cmd_control, "halftone": cmd_halftone, "gc": cmd_gc, "store": cmd_store, "review": cmd_review,
 }
 
 

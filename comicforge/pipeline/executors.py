@@ -14,6 +14,10 @@ class Executor(Protocol):
 
     def execute(self, job: Job, inputs: Inputs) -> Result: ...
 
+    def execute_batch(self, jobs: list[Job]) -> list[Result]:
+        """Generate jobs of one panel's candidates (no inputs), in one engine call where the engine batches."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -28,6 +32,11 @@ class LocalExecutor:
         from comicforge.pipeline.stages import job_spec, stage_table
 
         return stage_table()[job.stage].run(job_spec(job), inputs, self)
+
+    def execute_batch(self, jobs: list[Job]) -> list[Result]:
+        from comicforge.pipeline.batches import run_generate_batch
+
+        return run_generate_batch(jobs, self)
 
     def engine(self, name: str) -> Any:
         """The resident engine of that name."""

@@ -50,15 +50,15 @@ class Versions:
     export: str
 
 
-def page_jobs(book: Any, versions: Versions) -> list[Job]:
-    """Every per-panel and per-page job of the book, in dependency order (keys not yet assigned)."""
+def page_jobs(book: Any, versions: Versions, preview: bool = False) -> list[Job]:
+    """Every per-panel and per-page job of the book, in dependency order (keys not yet assigned); `preview`: at preview settings."""
     from comicforge.spec.jobs import OutputSettings
 
     output = book.output or OutputSettings()
     jobs: list[Job] = []
     for page in book.pages:
         for panel in page.panels:
-            jobs += _panel_jobs(panel, page, versions)
+            jobs += _panel_jobs(panel, page, versions, preview)
         jobs.append(_page_job(page, versions))
         jobs.append(_image_job(page, output, versions))
     return jobs
@@ -115,8 +115,10 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
         if keep:
             chosen.append(job)
             needed.update(job.deps)
-    chosen.reverse()
+    chosen = _with_candidates(jobs, chosen)
     whole = len(numbers) == meta["page_count"]
+    if "sheets" in exports:
+        chosen.append(_sheets_job(chosen, numbers, meta, export_version, whole))
     for stage in ("pdf", "spreads", "cbz"):
         if stage in exports:
             job_id = stage if whole else f"{stage}:{numbers[0]}-{numbers[-1]}"
@@ -130,23 +132,71 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
     return chosen
 
 
-def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
+def _sheets_job(chosen: list[Job], numbers: list[int], meta: dict[str, Any], export_version: str, whole: bool) -> Job:
+    """Contact sheets of the chosen pages: each panel's candidates (those this build makes) with index, seed and pick."""
+    panels_of = {j.spec["number"]: [dep.partition(":")[2] for dep in j.deps] for j in chosen if j.stage == "page"}
+    shown = {dep for j in chosen if j.stage in ("refine", "finish") for dep in j.deps}
+    candidates: dict[str, list[Job]] = {}
+    for job in chosen:
+        if job.stage == "generate":
+            candidates.setdefault(candidate_of(job)[0], []).append(job)
+    deps: list[str] = []
+    pages = []
+    for number in numbers:
+        panels = []
+        for panel in panels_of[number]:
+            own = candidates.get(panel, [])
+            deps += [j.id for j in own]
+            pick = next((candidate_of(j)[1] or 0 for j in own if j.id in shown), 0)
+            panels.append({"id": panel, "pick": pick, "candidates": [{"index": candidate_of(j)[1] or 0, "seed": j.spec["seed"]} for j in own]})
+        pages.append({"number": number, "panels": panels})
+    job_id = "sheets" if whole else f"sheets:{numbers[0]}-{numbers[-1]}"
+    return Job(job_id, "sheets", "contact sheets", export_version, {"title": meta["title"], "pages": pages}, deps)
+
+
+def _with_candidates(jobs: list[Job], chosen: list[Job]) -> list[Job]:
+    """The chosen jobs in build order, plus the candidates no page uses of the panels chosen (they are looked at, not composed)."""
+    panels = {j.label for j in chosen if j.stage == "finish"}
+    ids = {j.id for j in chosen}
+    return [j for j in jobs if j.id in ids or (j.stage == "generate" and candidate_of(j)[0] in panels)]
+
+
+def candidate_of(job: Job) -> tuple[str, int | None]:
+    """(panel id, candidate index) of a generate job; the index is None for a panel of one candidate."""
+    panel, _, index = job.label.partition("#")
+    return panel, int(index) if index else None
+
+
+def _generate_jobs(panel: Any, versions: Versions, preview: bool) -> tuple[list[Job], Any, str]:
+    """One cached generate job per candidate (`generate:p1.2#k` when there are several); the picked one's request and id."""
+    jobs: list[Job] = []
+    picked: tuple[Any, str] = (panel.request, "")
+    for index, request in panel.candidates(preview):
+        label = panel.id if panel.variants == 1 else f"{panel.id}#{index}"
+        jobs.append(Job(f"generate:{label}", "generate", label, versions.engines[panel.engine], encode(request)))
+        if index == panel.shown:
+            picked = (request, jobs[-1].id)
+    return jobs, *picked
+
+
+def _panel_jobs(panel: Any, page: Any, versions: Versions, preview: bool = False) -> list[Job]:
     from comicforge.post.chain import chain_reads
     from comicforge.spec.jobs import RefineJob
     from comicforge.spec.post import FinishJob
 
     version = versions.engines[panel.engine]
-    generate = Job(f"generate:{panel.id}", "generate", panel.id, version, encode(panel.request))
-    steps = [generate]
+    generates, request, last = _generate_jobs(panel, versions, preview)
+    refines: list[Job] = []
     for n, step in enumerate(panel.edits, start=1):
-        steps.append(Job(f"refine:{panel.id}:{n}", "refine", f"{panel.id} {step.op} #{n}", version,
-                         encode(RefineJob(panel.request, step)), [steps[-1].id]))
+        refines.append(Job(f"refine:{panel.id}:{n}", "refine", f"{panel.id} {step.op} #{n}", version,
+                           encode(RefineJob(request, step)), [last]))
+        last = refines[-1].id
     reads = chain_reads(panel.post, page.color)  # each page fact enters the key only when a step reads it
     finish = FinishJob(
         panel.print_size, page.dpi, page.color, panel.post, panel.box[:2] if "origin" in reads else None,
         panel.icc_profile if "icc_profile" in reads else None, panel.palettes if "palettes" in reads else (),
     )
-    return [*steps, Job(f"finish:{panel.id}", "finish", panel.id, versions.post, encode(finish), [steps[-1].id])]
+    return [*generates, *refines, Job(f"finish:{panel.id}", "finish", panel.id, versions.post, encode(finish), [last])]
 
 
 def _page_job(page: Any, versions: Versions) -> Job:
@@ -231,4 +281,6 @@ def _page_panel_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) ->
 
 def _dep_label(job_id: str) -> str:
     stage, _, name = job_id.partition(":")
-    return {"generate": f"panel {name}", "refine": f"panel {name.replace(':', ' step ')}", "finish": f"panel {name}", "page": f"page {name}"}.get(stage, job_id)
+    labels = {"generate": f"panel {name.replace('#', ' candidate ')}", "refine": f"panel {name.replace(':', ' step ')}",
+              "finish": f"panel {name}", "page": f"page {name}"}
+    return labels.get(stage, job_id)

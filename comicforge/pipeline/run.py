@@ -7,22 +7,25 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from comicforge.errors import ComicforgeError, Problem
+from comicforge.pipeline.batches import batch_limit, candidate_batches
 from comicforge.pipeline.executors import Executor, LocalExecutor
 from comicforge.pipeline.grouping import generate_order_key
 from comicforge.pipeline.keys import Fingerprints, stat_signature
-from comicforge.pipeline.plan import Decision, Job, decide, select_jobs
+from comicforge.pipeline.plan import Decision, Job, candidate_of, decide, select_jobs
 from comicforge.pipeline.store import Store, copy_atomic, write_atomic
 
 RESOLVED_STATE = "resolved.json"
+PREVIEW_STATE = "resolved-preview.json"  # the jobs of `build --preview`
 JOBS_STATE = "jobs.json"
 OUTPUTS_STATE = "outputs.json"
-EXPORTS = ("pdf", "png", "cbz", "spreads")
-STAGE_ORDER = ("generate", "refine", "finish", "page", "png", "pdf", "spreads", "cbz")
+EXPORTS = ("pdf", "png", "cbz", "spreads", "sheets")
+STAGE_ORDER = ("generate", "refine", "finish", "page", "png", "pdf", "spreads", "cbz", "sheets")
 
 
 @dataclass
@@ -34,7 +37,9 @@ class BuildOptions:
     exports: tuple[str, ...] = ("pdf", "png")
     progress: bool = False
     proof: bool = False  # draw the live area and overflow markers; outputs go to build/proof/
+    preview: bool = False  # every candidate at `defaults.preview` settings, under their own keys; outputs go to build/preview/
     usage: bool = False  # measure the store's size for the report (walks the store)
+    listener: Callable[[int, int, str], None] | None = None  # told (done, total, job label) after each job, e.g. by `review`
 
 
 @dataclass
@@ -47,6 +52,7 @@ class BuildReport:
     warnings: list[dict[str, Any]] = field(default_factory=list)  # {"page": N, "message": …}, reused pages' too
     repaired: list[str] = field(default_factory=list)  # ids of jobs whose stored entry was broken and rebuilt
     store: dict[str, int] = field(default_factory=dict)  # {"entries": N, "bytes": N}, when asked for
+    meta: dict[str, Any] = field(default_factory=dict)  # the book's facts (title, pages…), for callers such as `review`
 
     def count(self, stage: str, built: bool) -> int:
         return sum(1 for d in self.decisions if d.job.stage == stage and d.build == built)
@@ -70,26 +76,30 @@ def _code_signature() -> list[Any]:
     return sorted([str(p.relative_to(package)), p.stat().st_mtime_ns] for p in package.rglob("*") if p.suffix in (".py", ".yaml", ".json", ".ttf"))
 
 
-def resolved_jobs(project_file: Path, store: Store) -> tuple[list[Job], dict[str, Any]]:
+def resolved_jobs(project_file: Path, store: Store, preview: bool = False) -> tuple[list[Job], dict[str, Any]]:
     """The book's jobs: reused from the last resolve when the project file and every file it read are unchanged."""
     import hashlib
 
     digest = hashlib.sha256(project_file.read_bytes()).hexdigest()
-    cached = store.read_state(RESOLVED_STATE)
-    env = os.environ.get("COMICFORGE_MODELS", "")
-    code = _code_signature()
-    unchanged = cached.get("digest") == digest and cached.get("env") == env and cached.get("code") == code
-    if unchanged and stat_signature(list(cached.get("files", {}))) == cached["files"]:
+    state = PREVIEW_STATE if preview else RESOLVED_STATE
+    cached = store.read_state(state)
+    if resolve_still_holds(cached, digest):
         return [Job(**j) for j in cached["jobs"]], cached["meta"]
-    jobs, meta, files = _resolve(project_file, store)
-    store.write_state(RESOLVED_STATE, {
-        "digest": digest, "env": env, "code": code, "files": stat_signature(sorted(map(str, files))),
+    jobs, meta, files = _resolve(project_file, store, preview)
+    store.write_state(state, {
+        "digest": digest, "env": os.environ.get("COMICFORGE_MODELS", ""), "code": _code_signature(), "files": stat_signature(sorted(map(str, files))),
         "jobs": [j.to_json() for j in jobs], "meta": meta,
     })
     return jobs, meta
 
 
-def _resolve(project_file: Path, store: Store) -> tuple[list[Job], dict[str, Any], set[Path]]:
+def resolve_still_holds(cached: dict[str, Any], digest: str) -> bool:
+    """Whether a stored resolve is of this project text, with the same code, model folders and files read."""
+    unchanged = cached.get("digest") == digest and cached.get("env") == os.environ.get("COMICFORGE_MODELS", "") and cached.get("code") == _code_signature()
+    return unchanged and stat_signature(list(cached.get("files", {}))) == cached["files"]
+
+
+def _resolve(project_file: Path, store: Store, preview: bool = False) -> tuple[list[Job], dict[str, Any], set[Path]]:
     """Load, validate and resolve the project into keyed jobs (the slow path: imports pydantic, jinja2…)."""
     from comicforge.pipeline.plan import assign_keys, book_meta, page_jobs
     from comicforge.project.load import load_project
@@ -99,7 +109,7 @@ def _resolve(project_file: Path, store: Store) -> tuple[list[Job], dict[str, Any
     fingerprints = Fingerprints(store.root / "fingerprints.json")
     book, files = resolve_book(loaded, fingerprints)
     fingerprints.save()
-    jobs = page_jobs(book, stage_versions(book))
+    jobs = page_jobs(book, stage_versions(book), preview)
     assign_keys(jobs)
     return jobs, book_meta(book), files
 
@@ -124,7 +134,7 @@ def plan_build(project_file: Path, store: Store, options: BuildOptions) -> list[
 
 
 def _plan(project_file: Path, store: Store, options: BuildOptions) -> tuple[list[Decision], dict[str, Any]]:
-    jobs, meta = resolved_jobs(project_file, store)
+    jobs, meta = resolved_jobs(project_file, store, options.preview)
     _check_pages(options.pages, meta["page_count"], project_file)
     chosen = select_jobs(jobs, meta, EXPORT_VERSION, options.exports, options.pages, options.proof)
     stored = {j.key: store.has(j.key) for j in chosen}
@@ -153,11 +163,13 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
     with store.lock():
         store.clean_tmp()
         decisions, meta = _plan(project_file, store, options)
-        executor = LocalExecutor(tuple(map(tuple, meta.get("runtime", ()))))
-        runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, executor)
+        runtime = tuple(map(tuple, meta.get("runtime", ())))
+        executor = LocalExecutor(runtime)
+        runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, executor, batch_limit(runtime), options.listener)
+        out = options.out or project_file.parent / "build"
         try:
             runner.run([d.job for d in decisions if d.build])
-            outputs = publish(decisions, options.out or project_file.parent / "build", runner)
+            outputs = publish(decisions, out / "preview" if options.preview else out, runner)
         finally:
             executor.close()
             if any(d.build for d in decisions) or runner.repaired:
@@ -169,7 +181,7 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
         print(f"warning: {warning['message']}", file=sys.stderr)
     if runner.repaired:
         print(f"store: {len(runner.repaired)} damaged entries found and rebuilt", file=sys.stderr)
-    report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired)
+    report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired, meta=meta)
     if options.usage:
         entries, size = store.usage()
         report.store = {"entries": entries, "bytes": size}
@@ -221,19 +233,32 @@ def _remember_jobs(store: Store, jobs: list[Job]) -> None:
 class Runner:
     """Runs jobs through their stages: resolves each job's inputs to verified entries, then stores its result."""
 
-    def __init__(self, store: Store, jobs: dict[str, Job], progress: bool, executor: Executor):
-        self.store, self.jobs, self.progress, self.executor = store, jobs, progress, executor
+    def __init__(self, store: Store, jobs: dict[str, Job], progress: bool, executor: Executor, batch: int = 1,
+                 listener: Callable[[int, int, str], None] | None = None):
+        self.store, self.jobs, self.progress, self.executor, self.batch, self.listener = store, jobs, progress, executor, batch, listener
         self.checked: set[str] = set()  # keys verified by content (or written) in this build
         self.repaired: list[str] = []
         self.done = self.total = 0
 
     def run(self, todo: list[Job]) -> None:
-        """Run jobs stage by stage; panels sharing model and LoRAs run together."""
+        """Run jobs stage by stage; panels sharing model and LoRAs run together, a panel's candidates in batches."""
         self.total = len(todo)
         order = sorted(todo, key=lambda j: (STAGE_ORDER.index(j.stage), generate_order_key(j.spec) if j.stage == "generate" else ()))
-        for job in order:
-            if job.key not in self.checked:
-                self.run_job(job)
+        for group in candidate_batches(order, self.batch):
+            group = [job for job in group if job.key not in self.checked]
+            if len(group) > 1:
+                self.run_batch(group)
+            elif group:
+                self.run_job(group[0])
+
+    def run_batch(self, jobs: list[Job]) -> None:
+        """Generate a panel's candidates in one batch (they have no inputs) and store each result."""
+        try:
+            results = self.executor.execute_batch(jobs)
+        except ComicforgeError as error:
+            raise ComicforgeError([_for_job(problem, jobs[0]) for problem in error.problems]) from None
+        for job, result in zip(jobs, results):
+            self._store(job, result)
 
     def run_job(self, job: Job) -> None:
         """Run one job on its verified inputs and store its result."""
@@ -244,6 +269,9 @@ class Runner:
             result = self.executor.execute(job, inputs)
         except ComicforgeError as error:
             raise ComicforgeError([_for_job(problem, job) for problem in error.problems]) from None
+        self._store(job, result)
+
+    def _store(self, job: Job, result: Any) -> None:
         self.store.discard(job.key)  # a damaged entry of this key would block the publishing rename
         self.store.put(job.key, result.write, result.warnings)
         self.checked.add(job.key)
@@ -263,6 +291,8 @@ class Runner:
 
     def _tick(self, job: Job) -> None:
         self.done += 1
+        if self.listener:
+            self.listener(self.done, self.total, f"{job.stage} {job.label}")
         if self.progress:
             width = 28
             filled = width * self.done // max(self.total, 1)
@@ -296,10 +326,11 @@ def publish(decisions: list[Decision], out: Path, runner: Runner) -> dict[str, A
     """Refresh the human-facing files in the output folder from verified store entries (copy only what changed)."""
     store, out = runner.store, out.resolve()
     manifest = store.read_state(OUTPUTS_STATE).get("files", {})
-    outputs: dict[str, Any] = {"panels": {}, "pages": []}
+    outputs: dict[str, Any] = {"panels": {}, "variants": {}, "pages": []}
+    picked = {dep for d in decisions if d.job.stage in ("refine", "finish") for dep in d.job.deps}
     for decision in decisions:
         job = decision.job
-        for name, target in _targets(job, out):
+        for name, target in _targets(job, out, job.id in picked):
             record = manifest.get(str(target))
             if not (record and record[0] == job.key and _same_stat(target, record[1])):
                 copy_atomic(runner.verified(job.id) / name, target)
@@ -309,24 +340,28 @@ def publish(decisions: list[Decision], out: Path, runner: Runner) -> dict[str, A
     return outputs
 
 
-def _targets(job: Job, out: Path) -> list[tuple[str, Path]]:
+def _targets(job: Job, out: Path, picked: bool) -> list[tuple[str, Path]]:
     """(file in the store entry, path in the output folder) for each published file of a job."""
     if job.stage == "generate":
-        return [("panel.png", out / "panels" / f"{job.label}.png")]
+        panel, index = candidate_of(job)
+        candidate = [] if index is None else [("panel.png", out / "variants" / f"{panel}-{index}.png")]
+        return candidate + ([("panel.png", out / "panels" / f"{panel}.png")] if index is None or picked else [])
     out = out / "proof" if job.spec.get("proof") else out
     if job.stage == "png":
         suffix = "jpg" if job.spec.get("format") == "jpeg" else "png"
         return [(f"page.{suffix}", out / "pages" / f"page-{job.spec['page']:03d}.{suffix}")]
-    if job.stage in ("pdf", "cbz", "spreads"):
+    if job.stage in ("pdf", "cbz", "spreads", "sheets"):
         suffix = "" if ":" not in job.id else "-pages-" + job.id.split(":")[1]
-        name, kind = ("book.pdf", "-spreads.pdf") if job.stage == "spreads" else (f"book.{job.stage}", f".{job.stage}")
+        name, kind = {"spreads": ("book.pdf", "-spreads.pdf"), "sheets": ("sheets.pdf", "-sheets.pdf")}.get(job.stage, (f"book.{job.stage}", f".{job.stage}"))
         return [(name, out / f"{_slug(job.spec['title'])}{suffix}{kind}")]
     return []
 
 
 def _note_output(outputs: dict[str, Any], job: Job, target: Path) -> None:
-    if job.stage == "generate":
-        outputs["panels"][job.label] = str(target)
+    if job.stage == "generate" and target.parent.name == "variants":
+        outputs["variants"].setdefault(candidate_of(job)[0], []).append(str(target))
+    elif job.stage == "generate":
+        outputs["panels"][candidate_of(job)[0]] = str(target)
     elif job.stage == "png":
         outputs["pages"].append(str(target))
     else:

@@ -16,7 +16,7 @@ from comicforge.readers import open_image
 
 if TYPE_CHECKING:
     from comicforge.pipeline.plan import Job
-    from comicforge.spec.jobs import ExportJob, ImageJob, PageJob, RefineJob
+    from comicforge.spec.jobs import ExportJob, ImageJob, PageJob, RefineJob, SheetsJob
     from comicforge.spec.post import FinishJob
     from comicforge.spec.requests import GenerateRequest
 
@@ -187,6 +187,17 @@ def run_cbz(job: ExportJob, inputs: Inputs, tools: Tools) -> Result:
     return Result(lambda folder: write_cbz(pages, folder / "book.cbz", job))
 
 
+def run_sheets(job: SheetsJob, inputs: Inputs, tools: Tools) -> Result:
+    """Contact sheets: every panel's candidates of each page, labelled by index and seed."""
+    from comicforge.compose.sheets import Candidate, SheetPage, SheetPanel, write_contact_sheets
+
+    images = iter(inputs.file(index, "panel.png") for index in range(len(inputs.folders)))
+    pages = [SheetPage(page.number, tuple(
+        SheetPanel(panel.id, panel.pick, tuple(Candidate(c.index, c.seed, next(images)) for c in panel.candidates))
+        for panel in page.panels)) for page in job.pages]
+    return Result(lambda folder: write_contact_sheets(job.title, pages, folder / "sheets.pdf"))
+
+
 @dataclass(frozen=True)
 class Stage:
     """A stage: the type its jobs' specs decode to, and the function that runs one."""
@@ -198,7 +209,7 @@ class Stage:
 @functools.cache
 def stage_table() -> dict[str, Stage]:
     """Every stage by name (the spec types, and pydantic with them, are imported on the first job that runs)."""
-    from comicforge.spec.jobs import ExportJob, ImageJob, PageJob, RefineJob
+    from comicforge.spec.jobs import ExportJob, ImageJob, PageJob, RefineJob, SheetsJob
     from comicforge.spec.post import FinishJob
     from comicforge.spec.requests import GenerateRequest
 
@@ -206,6 +217,7 @@ def stage_table() -> dict[str, Stage]:
         "generate": Stage(GenerateRequest, run_generate), "refine": Stage(RefineJob, run_refine),
         "finish": Stage(FinishJob, run_finish), "page": Stage(PageJob, run_page), "png": Stage(ImageJob, run_png),
         "pdf": Stage(ExportJob, run_pdf), "spreads": Stage(ExportJob, run_spreads), "cbz": Stage(ExportJob, run_cbz),
+        "sheets": Stage(SheetsJob, run_sheets),
     }
 
 

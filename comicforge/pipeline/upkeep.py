@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from comicforge.pipeline.run import EXPORT_VERSION, EXPORTS, recent_builds, resolved_jobs
+from comicforge.pipeline.run import EXPORT_VERSION, EXPORTS, PREVIEW_STATE, recent_builds, resolved_jobs
 from comicforge.pipeline.store import Store
 
 
@@ -45,12 +45,15 @@ class CollectReport:
 
 
 def current_keys(project_file: Path, store: Store) -> set[str]:
-    """The keys of every job the current book can build: all pages, every export."""
+    """The keys of every job the current book can build: all pages, every export, and its previews once previewed."""
     from comicforge.pipeline.plan import select_jobs
 
-    jobs, meta = resolved_jobs(project_file, store)
-    chosen = select_jobs(jobs, meta, EXPORT_VERSION, EXPORTS, None, False)
-    return {job.key for job in jobs} | {job.key for job in chosen}
+    reached: set[str] = set()
+    for preview in (False, True) if store.read_state(PREVIEW_STATE) else (False,):
+        jobs, meta = resolved_jobs(project_file, store, preview)
+        chosen = select_jobs(jobs, meta, EXPORT_VERSION, EXPORTS, None, False)
+        reached |= {job.key for job in jobs} | {job.key for job in chosen}
+    return reached
 
 
 def collect_garbage(project_file: Path, keep: int = 1, dry_run: bool = False) -> CollectReport:

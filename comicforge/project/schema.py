@@ -237,6 +237,7 @@ class Generation(Strict):
     negative: str | None = None
     style: SafeName | None = Field(None, description="A style template name (built-in or the project's styles/ folder)")
     post: list[PostStep] | None = None
+    variants: bounded(int, 1, 16) | None = Field(None, description="Candidates generated per panel, 1 to 16 (candidate k uses seed + k); default 1")
 
     @field_validator("size")
     @classmethod
@@ -252,6 +253,16 @@ class Memory(Strict):
     attention_slicing: bool = False
     vae_tiling: bool | None = Field(None, description="None: automatic for sizes above 4x the model's native area")
     offload: Literal["none", "model", "sequential"] = Field("none", description="Move idle (model) or all (sequential) weights to the CPU")
+    batch: bounded(int, 1, 16) = Field(4, description="Most candidates of one panel denoised in one batch, 1 to 16 (diffusion)")
+
+
+class Preview(Strict):
+    """Settings of `build --preview`: cheaper candidates, in build/preview/ under their own keys."""
+
+    sampler: str | None = Field(None, description="A1111 sampler name for previews (default: the panel's)")
+    steps: bounded(int, 1, 150) | None = Field(None, description="Sampling steps for previews, 1 to 150 (default: the panel's)")
+    cfg: bounded(float, 0, 30) | None = Field(None, description="Guidance scale for previews, 0 to 30 (default: the panel's)")
+    scale: bounded(float, 0, 1, above=True) = Field(0.5, description="Generation size as a fraction of the panel's, above 0 and at most 1")
 
 
 class Defaults(Generation):
@@ -260,6 +271,7 @@ class Defaults(Generation):
     engine: Literal["draft", "diffusion"] = "draft"
     precision: Literal["auto", "fp32", "fp16", "bf16"] = Field("auto", description="auto: fp16 on GPU, fp32 on CPU")
     memory: Memory = Field(default_factory=Memory)
+    preview: Preview = Field(default_factory=Preview)
     controlnets: dict[Literal["openpose", "lineart"], ControlNetRef] = Field(default_factory=dict)
     ip_adapter: str | None = Field(None, description="IP-Adapter weights (local file, image encoder beside it): characters' references steer their panels")
 
@@ -412,6 +424,7 @@ class Panel(Generation):
     characters: list[str] = Field(default_factory=list)
     pose: PoseName | list[PosePlacement] | None = None
     seed: Seed | None = None
+    pick: bounded(int, 0, 15) | None = Field(None, description="The candidate on the page, 0 to variants - 1 (default 0); a final build renders only it")
     shot: Literal["extreme-close-up", "close-up", "medium", "wide", "establishing", "insert"] = "medium"
     label: str | None = Field(None, description="Short storyboard label (draft engine)")
     bleed: bool = Field(False, description="Extend edges on the live-area boundary to the bleed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,9 @@ class PanelSpec:
     sfx: tuple[SfxSpec, ...] = ()
     edits: tuple[Edit, ...] = ()  # editing steps after generation, each its own job
     icc_profile: FileRef | None = None  # for CMYK conversion in the post chain
+    variants: int = 1  # candidates; candidate k is the request with seed + k
+    pick: int | None = None  # the candidate on the page (None: 0, and a final build renders every candidate)
+    preview: GenerateRequest | None = None  # the request at `defaults.preview` settings
 
     @property
     def engine(self) -> str:
@@ -43,6 +47,22 @@ class PanelSpec:
     @property
     def print_size(self) -> tuple[int, int]:
         return self.box[2] - self.box[0], self.box[3] - self.box[1]
+
+    @property
+    def shown(self) -> int:
+        """The candidate on the page."""
+        return self.pick or 0
+
+    def candidates(self, preview: bool = False) -> list[tuple[int, GenerateRequest]]:
+        """(index, request) of each candidate to render: a preview renders all, a final build with a pick only that one."""
+        base = self.preview if preview and self.preview is not None else self.request
+        indices = [self.pick] if self.pick is not None and not preview else list(range(self.variants))
+        return [(k, candidate_request(base, k)) for k in indices]
+
+
+def candidate_request(request: GenerateRequest, index: int) -> GenerateRequest:
+    """Candidate `index` of a panel: its request with seed + index (A1111's batch convention), wrapping at 2**32."""
+    return request if index == 0 else dataclasses.replace(request, seed=(request.seed + index) % 2**32)
 
 
 @dataclass(frozen=True)

@@ -110,3 +110,36 @@ class ExportJob:
     pages: tuple[int, ...]  # the page numbers exported
     date: str | None  # YYYY-MM-DD
     proof: bool = False
+
+
+@dataclass(frozen=True)
+class SheetCandidate:
+    """One candidate on a contact sheet: its index and seed."""
+
+    index: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class SheetPanel:
+    """A panel's row on a contact sheet: its candidates in order and the one picked."""
+
+    id: str
+    pick: int
+    candidates: tuple[SheetCandidate, ...]
+
+
+@dataclass(frozen=True)
+class SheetPage:
+    """A book page's contact sheet."""
+
+    number: int
+    panels: tuple[SheetPanel, ...]
+
+
+@dataclass(frozen=True)
+class SheetsJob:
+    """Contact sheets of a run of pages (their inputs are the candidates' images, in row order)."""
+
+    title: str
+    pages: tuple[SheetPage, ...]

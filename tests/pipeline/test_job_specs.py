@@ -25,7 +25,7 @@ EDITS = """        edits:
 def _jobs(project: Path, proof: bool) -> list:
     store = Store(project)
     jobs, meta = resolved_jobs(project / "comic.yaml", store)
-    return select_jobs(jobs, meta, EXPORT_VERSION, ("pdf", "png", "cbz", "spreads"), None, proof)
+    return select_jobs(jobs, meta, EXPORT_VERSION, ("pdf", "png", "cbz", "spreads", "sheets"), None, proof)
 
 
 @pytest.mark.parametrize("name", ["demo", "manga"])
@@ -39,7 +39,7 @@ def test_every_job_spec_round_trips_through_its_stage_type(name: str, proof: boo
     first_line, _, tail = rest.partition("\n")
     (project / "comic.yaml").write_text(head + anchor + first_line + "\n" + EDITS + tail)  # edits on the first panel
     jobs = _jobs(project, proof)
-    assert {job.stage for job in jobs} == {"generate", "refine", "finish", "page", "png", "pdf", "spreads", "cbz"}
+    assert {job.stage for job in jobs} == {"generate", "refine", "finish", "page", "png", "pdf", "spreads", "cbz", "sheets"}
     assert [job.spec["step"]["op"] for job in jobs if job.stage == "refine"] == ["img2img", "inpaint", "outpaint", "upscale"]
     for job in jobs:
         spec = job_spec(job)

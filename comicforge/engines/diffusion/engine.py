@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import dataclasses
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -123,6 +124,17 @@ class DiffusionEngine:
     # --- the story ----------------------------------------------------------------------------------------------
 
     def generate(self, request: GenerateRequest) -> Image.Image:
+        return self.generate_batch([request])[0]
+
+    def generate_batch(self, requests: list[GenerateRequest]) -> list[Image.Image]:
+        """A panel's candidates (requests differing only in seed) denoised as one batch, each from its own seed's noise.
+
+        Each image equals its request generated alone: diffusers draws every sample's noise from its own generator.
+        Samplers seeded through the scheduler (DPM++ SDE) and requests that differ otherwise run one by one.
+        """
+        request = requests[0]
+        if len(requests) > 1 and not batchable(requests):
+            return [image for one in requests for image in self.generate_batch([one])]
         if request.width % 8 or request.height % 8 or request.width <= 0 or request.height <= 0:
             raise EngineError(f"panel {request.panel_id}: generation size {request.width}x{request.height} must be positive multiples of 8")
         settings, model = self._settings_and_model(request)
@@ -130,11 +142,14 @@ class DiffusionEngine:
         vectors, conditioning = self._adapters_and_conditioning(model, request)
         pipe = task_pipeline(model.pipe, "text", model.info.is_sdxl, [c.module for c in controls])
         pipe.scheduler = make_scheduler(request.sampler, base_scheduler_config(model.info.prediction), request.seed)
-        size = {"height": request.height, "width": request.width}
-        latents = self._denoise(pipe, request, {**conditioning, **size, **control_arguments(controls)})
-        image = self._decode(model, latents, settings)
-        image.info["parameters"] = self._parameters(model, request, vectors, controlnet_settings(controls))
-        return image
+        size = {"height": request.height, "width": request.width, "num_images_per_prompt": len(requests)}
+        latents = self._denoise(pipe, request, {**conditioning, **size, **control_arguments(controls)}, [r.seed for r in requests])
+        images = []
+        for one, latent in zip(requests, latents):
+            image = self._decode(model, latent[None], settings)
+            image.info["parameters"] = self._parameters(model, one, vectors, controlnet_settings(controls))
+            images.append(image)
+        return images
 
     def refine(self, request: GenerateRequest, image: Image.Image, step: Edit) -> Image.Image:
         """One editing step through the img2img / inpaint pipelines; pixels outside a mask are kept exactly."""
@@ -333,9 +348,10 @@ class DiffusionEngine:
             "negative_pooled_prompt_embeds": neg_pooled,
         }
 
-    def _denoise(self, pipe, request: GenerateRequest, arguments: dict):
-        """diffusers' own denoising loop; noise drawn on the CPU from the panel seed (same on every device)."""
-        generator = torch.Generator("cpu").manual_seed(int(request.seed))
+    def _denoise(self, pipe, request: GenerateRequest, arguments: dict, seeds: list[int] | None = None):
+        """diffusers' own denoising loop; noise drawn on the CPU from the panel seed (same on every device), one generator per sample."""
+        generators = [torch.Generator("cpu").manual_seed(int(seed)) for seed in seeds or [request.seed]]
+        generator = generators[0] if len(generators) == 1 else generators
         extra = {"eta": float(request.eta)} if request.sampler == "DDIM" else {}
         with torch.no_grad():
             result = pipe(
@@ -390,6 +406,13 @@ class DiffusionEngine:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def batchable(requests: list[GenerateRequest]) -> bool:
+    """Whether candidates can share one batch: the same request but the seed, on a sampler whose noise comes from the generators."""
+    first = requests[0]
+    same = all(dataclasses.replace(r, seed=first.seed) == first for r in requests)
+    return same and sampler_spec(first.sampler).scheduler != "DPMSolverSDEScheduler"
 
 
 def control_arguments(controls: list[ActiveControl]) -> dict:

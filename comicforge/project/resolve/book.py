@@ -20,6 +20,7 @@ from comicforge.project.resolve.poses import panel_poses, pose_source
 from comicforge.project.resolve.post import chain_palettes, character_palette, post_chain
 from comicforge.project.resolve.prompts import panel_prompts
 from comicforge.project.resolve.resolver import Fingerprint, Resolver, kind_of, known, setting
+from comicforge.project.resolve.variants import panel_variants, preview_request
 from comicforge.project.schema import Character, Page, Panel, Project
 from comicforge.project.specs import BookSpec, PageSpec, PanelSpec
 from comicforge.spec.files import FileRef
@@ -74,6 +75,7 @@ def _runtime_options(project: Project) -> tuple[tuple[str, str], ...]:
         found.append(("vae_tiling", str(memory.vae_tiling).lower()))
     if memory.offload != "none":
         found.append(("offload", memory.offload))
+    found.append(("batch", str(memory.batch)))
     return tuple(found)
 
 
@@ -120,10 +122,11 @@ def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: Page
     aspect = (box[2] - box[0]) / max(box[3] - box[1], 1)
     placed = panel_poses(r, panel, characters, aspect, loc)
     request = _request(r, panel_id, panel, characters, placed, box, loc)
+    variants, pick = panel_variants(r, panel, loc)
     return PanelSpec(
         panel_id, page, loc, request, post_chain(r, panel, characters, loc),
         rect, box, panel_balloons(r, panel, loc), chain_palettes(r, characters), panel_sfx(r, panel, loc),
-        panel_edits(r, panel, request, box, loc), _icc_profile_once(r),
+        panel_edits(r, panel, request, box, loc), _icc_profile_once(r), variants, pick, preview_request(r, request),
     )
 
 

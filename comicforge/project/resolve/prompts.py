@@ -63,9 +63,9 @@ def _sequence_length(left: Any, right: Any) -> float:
 _SANDBOX = PromptSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=4096)
 def _template(source: str) -> Any:
-    """A compiled sandboxed template (style templates repeat across panels)."""
+    """A compiled sandboxed template (style templates repeat across panels; a long-lived `review` resolves the book again)."""
     _check_bounded(_SANDBOX.parse(source))
     return _SANDBOX.from_string(source)
 
@@ -119,11 +119,12 @@ def panel_prompts(r: Resolver, panel: Panel, characters: list[tuple[str, Charact
     return prompt, negative
 
 
-def _referenced_names(source: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def _referenced_names(source: str) -> frozenset[str]:
     try:
-        return meta.find_undeclared_variables(_SANDBOX.parse(source))
+        return frozenset(meta.find_undeclared_variables(_SANDBOX.parse(source)))
     except TemplateError:
-        return set()
+        return frozenset()
 
 
 def _style_dirs(root: Path) -> list[Path]:
