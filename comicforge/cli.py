@@ -63,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--proof", action="store_true", help="proof mode: live area and overflow markers drawn; outputs in build/proof/")
         if name == "build":
             command.add_argument("--out", type=Path, help="output folder (default PROJECT/build)")
+            command.add_argument("--executor", choices=("local", "ray"), default="local",
+                                 help="where generate/refine jobs run: this process (default) or Ray actors (pip install 'comicforge-studio[ray]')")
+            command.add_argument("--address", help="the Ray cluster, HOST:PORT (default COMICFORGE_RAY_ADDRESS, else a new local Ray)")
+            command.add_argument("--actors", type=_count, help="Ray actors per kind (default one per GPU, or one per CPU)")
 
     commands.add_parser("schema", help="print the JSON Schema of comic.yaml")
 
@@ -115,8 +119,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _options(args: argparse.Namespace) -> Any:
     from comicforge.pipeline.run import BuildOptions
 
+    farm = {name: getattr(args, name) for name in ("executor", "address", "actors") if getattr(args, name, None) is not None}
+    if farm.get("executor", "local") == "local" and ("address" in farm or "actors" in farm):
+        raise ComicforgeError("--address and --actors are for --executor ray")
     return BuildOptions(out=getattr(args, "out", None), pages=args.pages, exports=args.export,
-                        progress=sys.stderr.isatty() and not args.json, proof=args.proof, usage=args.json)
+                        progress=sys.stderr.isatty() and not args.json, proof=args.proof, usage=args.json, **farm)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
