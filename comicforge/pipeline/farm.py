@@ -36,6 +36,7 @@ REMOTE_STAGES = ("generate", "refine")  # the GPU work; the rest is cheap next t
 INSTALL = "pip install 'comicforge-studio[ray]'"
 MAX_RETRIES = 3  # a job whose actor dies is run again elsewhere, at most this many times
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a cluster's port to answer
+CLOSE_TIMEOUT = 2.0  # seconds actors get to release their engines and files before they are killed
 DEPTH = 2  # jobs sent ahead to each actor, so it never waits for the driver between two panels
 
 Group = tuple[str, str, tuple[str, ...]]  # engine, model fingerprint, LoRA fingerprints: what an actor keeps loaded
@@ -185,25 +186,22 @@ class ModelFinder:
         return [*places, Path(hint.path)]
 
     def locate(self, hint: ModelHint) -> str:
-        """This node's copy of a model file, with the job's fingerprint; a problem naming the node and the file if none."""
+        """This node's copy of a model file (the first place that has one, as on a PATH), checked against the job's
+        fingerprint; a problem naming the node and the file when it is missing or different."""
         if (hint.path, hint.fingerprint) in self.found:
             return self.found[(hint.path, hint.fingerprint)]
-        looked, different = [], []
-        for place in self.candidates(hint):
-            looked.append(str(place))
-            if not place.exists():
-                continue
-            fingerprint = self.fingerprints(place)
-            if fingerprint == hint.fingerprint:
-                self.found[(hint.path, hint.fingerprint)] = str(place)
-                return str(place)
-            different.append(f"{place} ({fingerprint[:19]}…)")
+        places = self.candidates(hint)
         name = Path(hint.path).name
-        if different:
-            raise ComicforgeError(f"node {self.node}: model file {name} differs from the build's ({hint.fingerprint[:19]}… at {hint.path} "
-                                  f"on the driver): found {', '.join(different)}; give every node the same file")
-        raise ComicforgeError(f"node {self.node}: model file {name} not found (looked in {', '.join(looked)}); put it in that node's "
-                              "COMICFORGE_MODELS or at the same path as on the driver")
+        place = next((p for p in places if p.exists()), None)
+        if place is None:
+            raise ComicforgeError(f"node {self.node}: model file {name} not found (looked in {', '.join(map(str, places))}); put it in that "
+                                  "node's COMICFORGE_MODELS or at the same path as on the driver")
+        fingerprint = self.fingerprints(place)
+        if fingerprint != hint.fingerprint:
+            raise ComicforgeError(f"node {self.node}: model file {name} differs from the build's: {place} is {fingerprint[:19]}…, the driver's "
+                                  f"{hint.path} is {hint.fingerprint[:19]}…; give every node the same file")
+        self.found[(hint.path, hint.fingerprint)] = str(place)
+        return str(place)
 
 
 class PanelWorker:
@@ -220,6 +218,7 @@ class PanelWorker:
         self.models = ModelFinder(self.scratch, self.node)
         self.group: Group | None = None
         self.loads: Counter[str] = Counter()
+        self.shipped: dict[str, str] = {}  # a shipped file's path on the driver → its copy here
 
     def pid(self) -> int:
         return os.getpid()
@@ -239,7 +238,20 @@ class PanelWorker:
             result.write(out)
             return Returned(folder_files(out), result.warnings, (), self.node, dict(self.loads))
         except ComicforgeError as error:
-            return Returned({}, (), tuple(error.problems), self.node, dict(self.loads))
+            problems = tuple(self.as_on_driver(problem) for problem in error.problems)
+            return Returned({}, (), problems, self.node, dict(self.loads))
+
+    def as_on_driver(self, problem: Problem) -> Problem:
+        """A problem naming the driver's paths of the shipped files rather than this actor's copies."""
+        message = problem.message
+        for driver_path, here in self.shipped.items():
+            message = message.replace(here, driver_path)
+        return dataclasses.replace(problem, message=message)
+
+    def close(self) -> None:
+        """Release the engines and this actor's copies of the build's files."""
+        self.local.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def unpack(self, parcel: Parcel) -> tuple[Job, Inputs]:
         """The job with its spec's paths pointing at files on this node, and its inputs in scratch folders."""
@@ -254,7 +266,7 @@ class PanelWorker:
             if not target.is_file():
                 folder.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(ray.get(shipped.data))
-            paths[(shipped.path, shipped.fingerprint)] = str(target)
+            paths[(shipped.path, shipped.fingerprint)] = self.shipped[shipped.path] = str(target)
         folders = []
         for index, files in enumerate(parcel.inputs):
             folder = self.scratch / "inputs" / str(index)
@@ -302,16 +314,18 @@ class Slot:
 
 
 def choose(queues: dict[Group, deque[Pending]], slot: Slot, held: set[Group]) -> Pending | None:
-    """The next job for an actor: one of the set it holds; else a set no other actor holds; else the largest set."""
+    """The next job for an actor: one of the set it holds; else of a set no other actor holds; else of the largest
+    set, when its holders have more queued than they take at once (one load here beats waiting); else none."""
     groups = [g for g, queue in queues.items() if queue]
-    if not groups:
-        return None
     if slot.group in groups:
-        group = slot.group
-    else:
-        free = [g for g in groups if g not in held]
-        group = free[0] if free else max(groups, key=lambda g: len(queues[g]))
-    return queues[group].popleft()
+        return queues[slot.group].popleft()
+    free = [g for g in groups if g not in held]
+    if free:
+        return queues[free[0]].popleft()
+    largest = max(groups, key=lambda g: len(queues[g]), default=None)
+    if largest is not None and len(queues[largest]) > DEPTH:
+        return queues[largest].popleft()
+    return None
 
 
 class RayExecutor:
@@ -356,8 +370,7 @@ class RayExecutor:
             return
         parcel = self._pack(job, inputs)
         kind = self._kind(parcel.group[0])
-        self.queues.setdefault(kind, {}).setdefault(parcel.group, deque()).append(Pending(job, parcel))
-        self._dispatch()
+        self.queues.setdefault(kind, {}).setdefault(parcel.group, deque()).append(Pending(job, parcel))  # sent when results are awaited
 
     def next_result(self) -> tuple[Job, Result | ComicforgeError]:
         if self.returned:
@@ -380,9 +393,11 @@ class RayExecutor:
 
     def close(self) -> None:
         """Stop the actors (outstanding work is dropped: nothing of it was stored) and leave the cluster."""
-        for slots in self.slots.values():
-            for slot in slots:
-                self.ray.kill(slot.handle)
+        handles = [slot.handle for slots in self.slots.values() for slot in slots]
+        if handles:
+            self.ray.wait([handle.close.remote() for handle in handles], num_returns=len(handles), timeout=CLOSE_TIMEOUT)
+        for handle in handles:
+            self.ray.kill(handle)
         self.local.close()
         if self.owns_connection:
             self.ray.shutdown()
@@ -468,7 +483,7 @@ class RayExecutor:
         slot.running.remove(ref)
         try:
             returned: Returned = self.ray.get(ref)
-        except _lost_errors(self.ray) as error:
+        except _lost_errors() as error:
             return self._lost(pending, slot, error)
         slot.jobs, slot.node, slot.loads = slot.jobs + 1, returned.node, returned.loads
         if returned.problems:
@@ -490,7 +505,7 @@ class RayExecutor:
         return None
 
 
-def _lost_errors(ray: Any) -> tuple[type[Exception], ...]:
+def _lost_errors() -> tuple[type[Exception], ...]:
     """Ray's errors for work lost with its worker, actor or node (a job error is returned, never raised)."""
     from ray import exceptions
 
