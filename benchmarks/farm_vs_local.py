@@ -7,6 +7,7 @@
    (a sleeping actor costs no CPU, so 16 of them fit on 2 cores): panels per second with 1, 2, 4, 8, 16 actors,
    against the ideal (actors ÷ seconds per panel).
 Usage: python benchmarks/farm_vs_local.py [--panels 1000] [--runs 3] [--step-ms 40] [--steps 20] [--scale-panels 64]
+       [--only overhead|scaling]
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--step-ms", type=float, default=40.0, help="simulated time of one sampling step")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--scale-panels", type=int, default=64)
+    parser.add_argument("--only", choices=("overhead", "scaling"), help="measure one of the two figures")
     args = parser.parse_args()
 
     import ray
@@ -102,7 +104,8 @@ def main() -> None:
         warm = 20
         timed = len(jobs) - warm
         print(f"1. scheduling overhead: {timed} draft generate jobs (64×64) through the runner and its store, after {warm} untimed")
-        for engine, factory in (("draft engine", engine_factory), ("null engine (a blank panel, no work)", sleeping_factory(0.0))):
+        engines = (("draft engine", engine_factory), ("null engine (a blank panel, no work)", sleeping_factory(0.0)))
+        for engine, factory in () if args.only == "scaling" else engines:
             local = [run_seconds(folder, jobs, LocalExecutor((), factory), warm) * 1000 / timed for _ in range(args.runs)]
             print(f"   {engine}, in-process: {spread(local)} ms per job")
             for actors in (1, 2):
@@ -117,10 +120,12 @@ def main() -> None:
 
         panel = args.step_ms * args.steps / 1000
         scale_jobs = jobs[: args.scale_panels + 32]
+        if args.only == "overhead":
+            return
         print(f"2. scaling: {args.scale_panels} panels of a simulated engine sleeping {args.step_ms:g} ms × {args.steps} steps = {panel:.2f} s each")
         print("   | actors | panels/s (median) | spread | ideal | efficiency |")
         print("   |---|---|---|---|---|")
-        for actors in (1, 2, 4, 8, 16):
+        for actors in () if args.only == "overhead" else (1, 2, 4, 8, 16):
             rates = []
             for _ in range(args.runs):
                 executor = RayExecutor((), None, actors=actors, factory=sleeping_factory(panel))

@@ -131,7 +131,7 @@ def test_a_worker_whose_model_file_differs_fails_the_job_naming_the_node_and_the
     assert not (project / "build").exists()
 
 
-@pytest.mark.slow  # about 30 s: each actor imports torch and diffusers
+@pytest.mark.slow  # 5 s alone, 30 s on busy cores: each actor imports torch and diffusers
 def test_jobs_go_to_the_actor_that_holds_their_model(cluster: Path, tmp_path: Path):
     """Two checkpoints, panels alternating between them, two actors: each actor loads one model, once."""
     pytest.importorskip("diffusers")
