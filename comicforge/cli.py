@@ -64,6 +64,10 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--preview", action="store_true", help="every candidate at defaults.preview settings (own keys); outputs in build/preview/")
         if name == "build":
             command.add_argument("--out", type=Path, help="output folder (default PROJECT/build)")
+            command.add_argument("--executor", choices=("local", "ray"), default="local",
+                                 help="where generate/refine jobs run: this process (default) or Ray actors (pip install 'comicforge-studio[ray]')")
+            command.add_argument("--address", help="the Ray cluster, HOST:PORT (default COMICFORGE_RAY_ADDRESS, else a new local Ray)")
+            command.add_argument("--actors", type=_count, help="Ray actors per kind (default one per GPU, or one per CPU)")
 
     review = commands.add_parser("review", help="review candidates in the browser and pick them (a local web app)")
     review.add_argument("project", type=Path, help="project folder or its comic.yaml")
@@ -121,9 +125,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _options(args: argparse.Namespace) -> Any:
     from comicforge.pipeline.run import BuildOptions
 
+    farm = {name: getattr(args, name) for name in ("executor", "address", "actors") if getattr(args, name, None) is not None}
+    if farm.get("executor", "local") == "local" and ("address" in farm or "actors" in farm):
+        raise ComicforgeError("--address and --actors are for --executor ray")
     return BuildOptions(out=getattr(args, "out", None), pages=args.pages, exports=args.export,
                         progress=sys.stderr.isatty() and not args.json, proof=args.proof, usage=args.json,
-                        preview=args.preview)
+                        preview=args.preview, **farm)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

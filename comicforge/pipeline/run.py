@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from comicforge.errors import ComicforgeError, Problem
 from comicforge.pipeline.batches import batch_limit, candidate_batches
@@ -19,6 +19,9 @@ from comicforge.pipeline.grouping import generate_order_key
 from comicforge.pipeline.keys import Fingerprints, stat_signature
 from comicforge.pipeline.plan import Decision, Job, candidate_of, decide, select_jobs
 from comicforge.pipeline.store import Store, copy_atomic, write_atomic
+
+if TYPE_CHECKING:
+    from comicforge.pipeline.stages import Inputs, Result
 
 RESOLVED_STATE = "resolved.json"
 PREVIEW_STATE = "resolved-preview.json"  # the jobs of `build --preview`
@@ -40,6 +43,9 @@ class BuildOptions:
     preview: bool = False  # every candidate at `defaults.preview` settings, under their own keys; outputs go to build/preview/
     usage: bool = False  # measure the store's size for the report (walks the store)
     listener: Callable[[int, int, str], None] | None = None  # told (done, total, job label) after each job, e.g. by `review`
+    executor: str = "local"  # "local" (this process) or "ray" (generate/refine jobs on a Ray cluster's actors)
+    address: str | None = None  # the Ray cluster (else COMICFORGE_RAY_ADDRESS, else a new local one)
+    actors: int | None = None  # Ray actors per kind (default: one per GPU, or one per CPU)
 
 
 @dataclass
@@ -53,6 +59,7 @@ class BuildReport:
     repaired: list[str] = field(default_factory=list)  # ids of jobs whose stored entry was broken and rebuilt
     store: dict[str, int] = field(default_factory=dict)  # {"entries": N, "bytes": N}, when asked for
     meta: dict[str, Any] = field(default_factory=dict)  # the book's facts (title, pages…), for callers such as `review`
+    executor: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})  # where jobs ran ({kind, address, actors, retries})
 
     def count(self, stage: str, built: bool) -> int:
         return sum(1 for d in self.decisions if d.job.stage == stage and d.build == built)
@@ -66,6 +73,7 @@ class BuildReport:
             "warnings": self.warnings,
             "repaired": self.repaired,
             **({"store": self.store} if self.store else {}),
+            "executor": self.executor,
             "seconds": round(self.seconds, 3),
         }
 
@@ -164,12 +172,13 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
         store.clean_tmp()
         decisions, meta = _plan(project_file, store, options)
         runtime = tuple(map(tuple, meta.get("runtime", ())))
-        executor = LocalExecutor(runtime)
+        executor = choose_executor(options, runtime, any(d.build for d in decisions))
         runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, executor, batch_limit(runtime), options.listener)
         out = options.out or project_file.parent / "build"
         try:
             runner.run([d.job for d in decisions if d.build])
             outputs = publish(decisions, out / "preview" if options.preview else out, runner)
+            summary = executor.summary()
         finally:
             executor.close()
             if any(d.build for d in decisions) or runner.repaired:
@@ -181,11 +190,25 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
         print(f"warning: {warning['message']}", file=sys.stderr)
     if runner.repaired:
         print(f"store: {len(runner.repaired)} damaged entries found and rebuilt", file=sys.stderr)
-    report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired, meta=meta)
+    report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired, meta=meta, executor=summary)
     if options.usage:
         entries, size = store.usage()
         report.store = {"entries": entries, "bytes": size}
     return report
+
+
+def choose_executor(options: BuildOptions, runtime: tuple[tuple[str, str], ...], work: bool) -> Executor:
+    """In this process, or on Ray when asked for and there is work to do (so a no-op rebuild never imports Ray)."""
+    if options.executor == "local":
+        return LocalExecutor(runtime)
+    from comicforge.pipeline.farm import RayExecutor, ray_missing
+
+    missing = ray_missing()
+    if missing:
+        raise ComicforgeError(missing)
+    if not work:
+        return LocalExecutor(runtime)
+    return RayExecutor(runtime, options.address or os.environ.get("COMICFORGE_RAY_ADDRESS") or None, options.actors)
 
 
 def page_warnings(store: Store, decisions: list[Decision]) -> list[dict[str, Any]]:
@@ -241,39 +264,70 @@ class Runner:
         self.done = self.total = 0
 
     def run(self, todo: list[Job]) -> None:
-        """Run jobs stage by stage; panels sharing model and LoRAs run together, a panel's candidates in batches."""
+        """Submit each job once the jobs it reads are stored, in stage order (panels sharing model and LoRAs together;
+        a panel's candidates first, in batches, where the executor batches); store results as they come."""
         self.total = len(todo)
         order = sorted(todo, key=lambda j: (STAGE_ORDER.index(j.stage), generate_order_key(j.spec) if j.stage == "generate" else ()))
-        for group in candidate_batches(order, self.batch):
-            group = [job for job in group if job.key not in self.checked]
-            if len(group) > 1:
-                self.run_batch(group)
-            elif group:
-                self.run_job(group[0])
+        if self.batch > 1 and hasattr(self.executor, "execute_batch"):
+            for group in candidate_batches([j for j in order if j.stage == "generate"], self.batch):
+                if len(group) > 1:
+                    self.run_batch([job for job in group if job.key not in self.checked])
+        building = {j.key for j in order if j.key not in self.checked}  # (batched candidates are stored already)
+        blockers = {j.id: {self.jobs[d].key for d in j.deps} & building for j in order}
+        waiters: dict[str, list[Job]] = {}
+        for job in order:
+            for key in blockers[job.id]:
+                waiters.setdefault(key, []).append(job)
+        submitted: set[str] = set()
+        outstanding = sum(self._submit(job, submitted) for job in order if not blockers[job.id])
+        while outstanding:
+            job, outcome = self.executor.next_result()
+            outstanding -= 1
+            self.store_result(job, outcome)
+            for waiter in waiters.pop(job.key, []):
+                blockers[waiter.id].discard(job.key)
+                if not blockers[waiter.id]:
+                    outstanding += self._submit(waiter, submitted)
 
     def run_batch(self, jobs: list[Job]) -> None:
         """Generate a panel's candidates in one batch (they have no inputs) and store each result."""
         try:
-            results = self.executor.execute_batch(jobs)
+            results = self.executor.execute_batch(jobs)  # type: ignore[attr-defined]
         except ComicforgeError as error:
-            raise ComicforgeError([_for_job(problem, jobs[0]) for problem in error.problems]) from None
+            results = [error] * len(jobs)
         for job, result in zip(jobs, results):
-            self._store(job, result)
+            self.store_result(job, result)
 
-    def run_job(self, job: Job) -> None:
-        """Run one job on its verified inputs and store its result."""
+    def _submit(self, job: Job, submitted: set[str]) -> bool:
+        """Hand a job to the executor, unless a job of the same key was (its result serves both)."""
+        if job.key in submitted or job.key in self.checked:
+            return False
+        submitted.add(job.key)
+        self.executor.submit(job, self.inputs(job))
+        return True
+
+    def inputs(self, job: Job) -> Inputs:
+        """A job's inputs: its dependencies' verified store folders and typed specs."""
         from comicforge.pipeline import stages
 
-        inputs = stages.Inputs(tuple(self.verified(dep) for dep in job.deps), tuple(stages.job_spec(self.jobs[dep]) for dep in job.deps))
-        try:
-            result = self.executor.execute(job, inputs)
-        except ComicforgeError as error:
-            raise ComicforgeError([_for_job(problem, job) for problem in error.problems]) from None
-        self._store(job, result)
+        return stages.Inputs(tuple(self.verified(dep) for dep in job.deps), tuple(stages.job_spec(self.jobs[dep]) for dep in job.deps))
 
-    def _store(self, job: Job, result: Any) -> None:
+    def run_job(self, job: Job) -> None:
+        """Run one job on its verified inputs now and store its result."""
+        inputs = self.inputs(job)
+        outcome: Result | ComicforgeError
+        try:
+            outcome = self.executor.execute(job, inputs)
+        except ComicforgeError as error:
+            outcome = error
+        self.store_result(job, outcome)
+
+    def store_result(self, job: Job, outcome: Result | ComicforgeError) -> None:
+        """Publish a job's result under its key; a problem it hit is raised, naming the panel or page."""
+        if isinstance(outcome, ComicforgeError):
+            raise ComicforgeError([_for_job(problem, job) for problem in outcome.problems]) from None
         self.store.discard(job.key)  # a damaged entry of this key would block the publishing rename
-        self.store.put(job.key, result.write, result.warnings)
+        self.store.put(job.key, outcome.write, outcome.warnings)
         self.checked.add(job.key)
         self._tick(job)
 
@@ -296,7 +350,8 @@ class Runner:
         if self.progress:
             width = 28
             filled = width * self.done // max(self.total, 1)
-            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {job.stage} {job.label:<20}", end="", file=sys.stderr, flush=True)
+            line = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {job.stage} {job.label:<20} {self.executor.activity()}"
+            print(f"\r{line}\x1b[K", end="", file=sys.stderr, flush=True)  # (a terminal's) erase to the end of the line
             if self.done == self.total:
                 print(file=sys.stderr)
 
