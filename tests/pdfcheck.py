@@ -1,8 +1,8 @@
 """PDF checks for the tests, with libraries from wheels: pikepdf (qpdf's library) and pypdfium2 (Chrome's engine).
 
 Each helper answers what a command-line tool used to: `syntax_problems` is `qpdf --check`, `boxes` and `info` are
-`pdfinfo -box`, `fonts` is `pdffonts`, `images` is `pdfimages -list`, `text` is `pdftotext`, `render_gray` is
-`pdftoppm -gray`.
+`pdfinfo -box`, `fonts` is `pdffonts`, `images` is `pdfimages -list`, `text` is `pdftotext`, `text_in_drawing_order`
+is `pdftotext -raw`, `render_gray` is `pdftoppm -gray`.
 """
 
 from __future__ import annotations
@@ -176,6 +176,39 @@ def text(pdf: str | Path) -> str:
     finally:
         document.close()
     return " ".join(" ".join(pages).split())
+
+
+def _unicode_map(font: pikepdf.Dictionary) -> dict[int, str]:
+    """A simple font's codes to text, from its ToUnicode CMap (bfchar and bfrange entries)."""
+    cmap = font.ToUnicode.read_bytes().decode("latin1") if "/ToUnicode" in font else ""
+    mapping: dict[int, str] = {}
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for code, text in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            mapping[int(code, 16)] = bytes.fromhex(text).decode("utf-16-be")
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for low, high, start in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            for offset, code in enumerate(range(int(low, 16), int(high, 16) + 1)):
+                mapping[code] = chr(int(start, 16) + offset)
+    return mapping
+
+
+def text_in_drawing_order(pdf: str | Path) -> str:
+    """The text of every page in the order its content streams draw it (`pdftotext -raw`), without spaces."""
+    drawn = []
+    with pikepdf.open(pdf) as document:
+        for page in document.pages:
+            fonts = _inherited(page.obj, "/Resources").get("/Font", {})
+            maps = {str(name): _unicode_map(font) for name, font in fonts.items()}
+            current: dict[int, str] = {}
+            for operands, operator in pikepdf.parse_content_stream(page, "Tf Tj TJ"):
+                if str(operator) == "Tf":
+                    current = maps.get(str(operands[0]), {})
+                elif str(operator) in ("Tj", "TJ"):
+                    strings = operands[0] if str(operator) == "TJ" else [operands[0]]
+                    for item in strings:
+                        if isinstance(item, pikepdf.String):
+                            drawn.append("".join(current.get(code, "\ufffd") for code in bytes(item)))
+    return "".join(drawn).replace(" ", "")
 
 
 def render_gray(pdf: str | Path, dpi: float, page: int = 0) -> np.ndarray:

@@ -8,19 +8,22 @@ from typing import Any
 
 from PIL import Image
 
-from comicforge.letter.balloons import PlacedBalloon, place_balloons
+from comicforge.letter.balloons import Figure, PlacedBalloon, place_balloons
+from comicforge.letter.fonts import text_width
 from comicforge.letter.shapes import Path as ShapePath
 from comicforge.letter.shapes import ellipse_path, inset_band, outline_path, polygon_path, rect_path, tail_path, tail_seam
-from comicforge.letter.text import block_runs, text_width
-from comicforge.spec.jobs import PageJob
+from comicforge.letter.text import block_runs
+from comicforge.letter.vertical import PlacedRun
+from comicforge.spec.jobs import PageJob, PagePanel
 from comicforge.spec.lettering import SfxSpec
 
-VERSION = "compose-2"
+VERSION = "compose-3"
 INK = "#000000"
 PAPER = "#ffffff"
 CAPTION_FILL = "#fff8dc"
 PROOF_LIVE = "#00a0e0"
 PROOF_OVERFLOW = "#e00000"
+PROOF_COVERS = "#ff8c00"  # a balloon that had to cover another or a figure
 STROKE = 0.8  # balloon outline in points
 WHISPER_DASH = [2.0, 1.5]
 Op = dict[str, Any]
@@ -60,17 +63,31 @@ def compose_overlay(spec: PageJob) -> tuple[list[Op], list[str]]:
         rect = panel.rect
         if spec.border > 0:
             ops.append(path_op(rect_path(*rect), None, spec.border))
-        heads = {head.who: (head.x, head.y) for head in panel.heads if head and head.who}
-        placed = place_balloons(panel.balloons, rect, spec.live, heads, rtl)
+        placed = place_balloons(panel.balloons, rect, spec.live, panel_figures(panel), rtl)
         ops += balloon_layers(placed)
         for index, balloon in enumerate(placed, start=1):
+            where = f"page {spec.number}, panel {panel.id}, balloon {index}"
             if balloon.overflow:
-                warnings.append(f"page {spec.number}, panel {panel.id}, balloon {index}: text does not fit even at the minimum size "
-                                f"({balloon.block.size:g} pt); it overflows the panel")
+                warnings.append(f"{where}: text does not fit even at the minimum size ({balloon.block.size:g} pt); it overflows the panel")
                 ops.append(path_op(rect_path(*balloon.outer), None, 1.5, [3.0, 2.0], PROOF_OVERFLOW, proof=True))
+            elif balloon.collides or balloon.covers:  # (an overflowing balloon covers whatever it must)
+                hidden = [f"balloon {n}" for n in balloon.collides] + list(balloon.covers)
+                warnings.append(f"{where}: the panel has no room for it clear of the others and the figures; it covers {', '.join(hidden)}")
+                ops.append(path_op(rect_path(*balloon.outer), None, 1.5, [1.0, 2.0], PROOF_COVERS, proof=True))
         for sfx in panel.sfx:
             ops += sfx_ops(sfx, rect)
     return ops, warnings
+
+
+def panel_figures(panel: PagePanel) -> list[Figure]:
+    """The panel's posed figures in page points: head and body box (balloons keep clear, tails aim at heads)."""
+    x, y, w, h = panel.rect
+    figures = []
+    for head in panel.heads:
+        if head is not None:
+            body = head.body and (x + head.body[0] * w, y + head.body[1] * h, (head.body[2] - head.body[0]) * w, (head.body[3] - head.body[1]) * h)
+            figures.append(Figure(head.who, (x + head.x * w, y + head.y * h), body or None))
+    return figures
 
 
 def balloon_layers(placed: list[PlacedBalloon]) -> list[Op]:
@@ -92,9 +109,18 @@ def balloon_layers(placed: list[PlacedBalloon]) -> list[Op]:
         for x, y, r in balloon.bubbles:
             under.append(path_op(ellipse_path(x, y, r, r), fill, STROKE))
         shapes.append(path_op(outline_path(balloon.style, balloon.cx, balloon.cy, balloon.rx, balloon.ry), fill, stroke, dash))
-        text += [{"op": "text", "x": x, "y": y, "size": balloon.block.size, "font": font, "text": run, "color": INK}
-                 for x, y, run, font in block_runs(balloon.block, balloon.cx, balloon.cy)]
+        text += [text_op(run, balloon.block.size) for run in block_runs(balloon.block, balloon.cx, balloon.cy)]
     return under + shapes + seams + text
+
+
+def text_op(run: PlacedRun, size: float) -> Op:
+    """A lettering run as a text operation: turned (rotated Latin in a column) or in vertical forms when it says so."""
+    op: Op = {"op": "text", "x": run.x, "y": run.y, "size": size, "font": run.font, "text": run.text, "color": INK}
+    if run.angle:
+        op["angle"] = run.angle
+    if run.forms:
+        op["forms"] = run.forms
+    return op
 
 
 def sfx_ops(sfx: SfxSpec, panel: tuple[float, ...]) -> list[Op]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from comicforge.letter.fonts import registered_font_name
+from comicforge.letter.fonts import registered_font_name, vertical_font_name
 from comicforge.spec.settings import hex_rgb
 
 Op = dict[str, Any]
@@ -133,7 +133,7 @@ def _draw_path(canvas: Any, op: Op, height: float, space: str) -> None:
 
 def _draw_text(canvas: Any, op: Op, height: float, space: str) -> None:
     """Text at a baseline start; display text rotates about it, its outline stroked outward under the fill."""
-    font = registered_font_name(op["font"])
+    font = vertical_font_name(op["font"], op["text"]) if op.get("forms") == "vert" else registered_font_name(op["font"])
     if not op.get("angle") and not op.get("outline"):
         _set_colour(canvas, op["color"], space, stroke=False)
         canvas.setFont(font, op["size"])

@@ -21,6 +21,14 @@ def _font(path: str, pixels: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, pixels)
 
 
+@lru_cache(maxsize=1)
+def _shapes() -> bool:
+    """Whether Pillow lays text out with raqm (HarfBuzz), so it can be asked for OpenType features."""
+    from PIL import features
+
+    return bool(features.check_feature("raqm"))
+
+
 def _ink(image: Image.Image, colour: str | None) -> Any:
     """A hex colour in the image's mode."""
     if colour is None:
@@ -115,5 +123,6 @@ def draw_overlay(image: Image.Image, ops: list[Op], dpi: int, proof: bool = Fals
         if op.get("angle") or op.get("outline"):
             _draw_display_text(page, op, font, scale)
         else:
-            draw.text((op["x"] * scale, op["y"] * scale), op["text"], fill=_ink(page, op["color"]), font=font, anchor="ls")
+            features = [op["forms"]] if op.get("forms") and _shapes() else None  # HarfBuzz (in raqm) substitutes the same forms
+            draw.text((op["x"] * scale, op["y"] * scale), op["text"], fill=_ink(page, op["color"]), font=font, anchor="ls", features=features)
     return page

@@ -298,6 +298,15 @@ def pose_head(pose: PlacedPose) -> tuple[float, float] | None:
     return None
 
 
+def pose_body(pose: PlacedPose) -> tuple[float, float, float, float] | None:
+    """The box (x0, y0, x1, y1) round the body below the head: neck, shoulders, arms, hips and legs (balloons keep off it)."""
+    points = [p for p in pose.body[1:14] if p is not None]
+    if not points:
+        return None
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
 # ------------------------------------------------------------------------------------------- rendering
 
 

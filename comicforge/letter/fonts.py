@@ -102,3 +102,37 @@ def missing_glyphs(path: str, text: str) -> list[str]:
         if not char.isspace() and ord(char) not in charmap and char not in missing:
             missing.append(char)
     return missing
+
+
+def text_width(text: str, font: str, size: float) -> float:
+    """Advance width of a string in points."""
+    from reportlab.pdfbase import pdfmetrics
+
+    return float(pdfmetrics.stringWidth(text, registered_font_name(font), size))
+
+
+@lru_cache(maxsize=32)
+def _vertical_registration(path: str) -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    name = registered_font_name(path) + "-vert"
+    font = TTFont(name, path)
+    font.face.name += b"-vert"  # its own PDF font: reportlab tells embedded fonts apart by the face's name
+    pdfmetrics.registerFont(font)
+    return name
+
+
+def vertical_font_name(path: str, chars: str) -> str:
+    """The font registered a second time, its character map giving `chars` their vertical forms (text stays extractable)."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from comicforge.letter.shaping import glyph_advance, vertical_glyph
+
+    name = _vertical_registration(path)
+    face = pdfmetrics.getFont(name).face
+    for char in chars:
+        gid = vertical_glyph(char, path)
+        face.charToGlyph[ord(char)] = gid
+        face.charWidths[ord(char)] = round(glyph_advance(gid, path) * 1000)
+    return name

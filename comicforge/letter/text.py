@@ -1,4 +1,4 @@
-"""Fitting lettering: emphasis, balanced line breaks (optionally hyphenated) measured with the fonts' real metrics."""
+"""Fitting lettering: emphasis, balanced line breaks (hyphenated, or between CJK characters where kinsoku allows)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import groupby, pairwise
 
-from comicforge.letter.fonts import registered_font_name
+from comicforge.letter.breaks import break_points
+from comicforge.letter.fonts import text_width
+from comicforge.letter.vertical import PlacedRun, column_length, column_runs
 
 LEADING = 1.2  # line height as a multiple of the point size
 TARGET_ASPECT = 1.8  # text blocks in balloons read best a little wider than tall
 ELLIPSE_ASPECTS = (0.5, 0.6, 0.7, 0.8)  # ry / rx tried when wrapping an ellipse round a block (balloons are wide)
+COLUMN_ASPECTS = (0.8, 1.0, 1.25, 1.5, 1.8)  # ... and round vertical columns (balloons are tall)
 EMPHASIS = re.compile(r"\*([^*\n]+)\*|_([^_\n]+)_")
 Segment = tuple[str, str]  # text, face: "regular" | "bold" | "italic"
 Word = tuple[Segment, ...]
@@ -64,13 +68,6 @@ class TextBlock:
         return self.size * self.leading * len(self.lines)
 
 
-def text_width(text: str, font: str, size: float) -> float:
-    """Advance width of a string in points."""
-    from reportlab.pdfbase import pdfmetrics
-
-    return float(pdfmetrics.stringWidth(text, registered_font_name(font), size))
-
-
 def parse_emphasis(text: str) -> list[list[Word]]:
     """Paragraphs of words, each word a run of (text, face) segments: `*bold*`, `_italic_`."""
     paragraphs = []
@@ -119,59 +116,78 @@ def hyphen_splits(word: Word, language: str) -> list[tuple[Word, Word]]:
     return [(((text[:p] + "-", face),), ((text[p:], face),)) for p in reversed(positions)]
 
 
+@dataclass(frozen=True)
+class Piece:
+    """A unit the line breaker keeps whole: a word, or the characters of a CJK word between two break points."""
+
+    word: Word
+    spaced: bool = True  # a space separates it from the piece before on the same line
+
+
+def pieces_of(words: list[Word]) -> list[Piece]:
+    """A paragraph's words cut at their CJK break points (kinsoku respected); the cut-off parts join unspaced."""
+    pieces: list[Piece] = []
+    for word in words:
+        chars = [(char, face) for text, face in word for char in text]
+        cuts = [0, *break_points("".join(char for char, _ in chars)), len(chars)]
+        for n, (a, b) in enumerate(pairwise(cuts)):
+            segments = [(face, "".join(char for char, _ in group)) for face, group in groupby(chars[a:b], lambda c: c[1])]
+            pieces.append(Piece(tuple((text, face) for face, text in segments), spaced=n == 0))
+    return pieces
+
+
 Measure = Callable[[Word], float]
 
 
-def wrap_words(words: list[Word], measure: Measure, space: float, limit: float, splits: Callable[[Word], list[tuple[Word, Word]]]) -> list[list[Word]]:
+def wrap_words(pieces: list[Piece], measure: Measure, space: float, limit: float, splits: Callable[[Word], list[tuple[Word, Word]]]) -> list[list[Piece]]:
     """Greedy wrap at a limit; a word that overflows is hyphenated when `splits` offers a head that fits."""
-    lines: list[list[Word]] = []
+    lines: list[list[Piece]] = []
     extent = 0.0
-    queue = list(words)
+    queue = list(pieces)
     while queue:
-        word = queue.pop(0)
-        width = measure(word)
-        if lines and extent + space + width <= limit:
-            lines[-1].append(word)
-            extent += space + width
+        piece = queue.pop(0)
+        width = measure(piece.word)
+        gap = space if piece.spaced else 0.0
+        if lines and extent + gap + width <= limit:
+            lines[-1].append(piece)
+            extent += gap + width
             continue
-        room = limit - extent - space if lines else limit
-        head = next(((h, t) for h, t in splits(word) if measure(h) <= room), None) if width > room else None
-        if head and lines and extent > 0:
-            lines[-1].append(head[0])
-            queue.insert(0, head[1])
+        room = limit - extent - gap if lines else limit
+        head = next(((h, t) for h, t in splits(piece.word) if measure(h) <= room), None) if width > room else None
+        if head and (not lines or extent > 0):
+            if lines:
+                lines[-1].append(Piece(head[0], piece.spaced))
+            else:
+                lines.append([Piece(head[0])])
+            queue.insert(0, Piece(head[1], False))
             extent = limit
             continue
-        if head and not lines:
-            lines.append([head[0]])
-            queue.insert(0, head[1])
-            extent = limit
-            continue
-        lines.append([word])
+        lines.append([piece])
         extent = width
     return lines
 
 
-def _line(words: list[Word], faces: Faces, size: float, vertical: bool) -> Line:
-    """Join words into runs of one font each (spaces take the preceding face)."""
+def _line(pieces: list[Piece], faces: Faces, size: float, vertical: bool) -> Line:
+    """Join pieces into runs of one font each (spaces take the preceding face)."""
     runs: list[list[str]] = []
-    for i, word in enumerate(words):
-        for j, (text, face) in enumerate(word):
-            piece = (" " if i and j == 0 else "") + text
+    for i, piece in enumerate(pieces):
+        for j, (text, face) in enumerate(piece.word):
+            text = (" " if i and j == 0 and piece.spaced else "") + text
             path = faces.path(face)
             if runs and runs[-1][1] == path:
-                runs[-1][0] += piece
+                runs[-1][0] += text
             else:
-                runs.append([piece, path])
+                runs.append([text, path])
     frozen = tuple((text, path) for text, path in runs)
-    extent = size * sum(len(text) for text, _ in frozen) if vertical else sum(text_width(t, p, size) for t, p in frozen)
-    return Line(frozen, extent)
+    measure = column_length if vertical else text_width
+    return Line(frozen, sum(measure(t, p, size) for t, p in frozen))
 
 
 def ellipse_around(block: TextBlock, pad: float) -> tuple[float, float]:
     """Radii of the smallest ellipse (over a few aspects) that holds every line's corners plus padding."""
     best = (math.inf, 0.0, 0.0)
     corners = _corners(block)
-    for aspect in ELLIPSE_ASPECTS:
+    for aspect in COLUMN_ASPECTS if block.vertical else ELLIPSE_ASPECTS:
         rx = max(math.hypot(x + pad, (y + pad) / aspect) for x, y in corners)
         if rx * rx * aspect < best[0]:
             best = (rx * rx * aspect, rx, rx * aspect)
@@ -196,55 +212,51 @@ def box_around(block: TextBlock, pad: float) -> tuple[float, float]:
 def fit_text(text: str, faces: Faces, size: float, max_width: float, *, caps: bool = True, box: bool = False,
              hyphenate: bool = False, language: str = "en", vertical: bool = False, leading: float = LEADING) -> TextBlock:
     """Break text into the lines (or vertical columns) whose enclosing balloon is smallest: balanced, not ragged."""
-    paragraphs = parse_emphasis(text.upper() if caps else text)
-    if vertical:
-        measure: Measure = lambda word: size * sum(len(t) for t, _ in word)  # noqa: E731 - one em per character
-        space = size
-    else:
-        measure = lambda word: sum(text_width(t, faces.path(f), size) for t, f in word)  # noqa: E731
-        space = text_width(" ", faces.regular, size)
+    paragraphs = [pieces_of(words) for words in parse_emphasis(text.upper() if caps else text)]
+    extent = column_length if vertical else text_width
+    measure: Measure = lambda word: sum(extent(t, faces.path(f), size) for t, f in word)  # noqa: E731
+    space = text_width(" ", faces.regular, size)
     splits = (lambda word: hyphen_splits(word, language)) if hyphenate else (lambda word: [])
-    total = sum(measure(w) + space for words in paragraphs for w in words)
+
+    def block_at(limit: float) -> TextBlock:
+        rows = [row for pieces in paragraphs for row in (wrap_words(pieces, measure, space, limit, splits) or [[]])]
+        return TextBlock(tuple(_line(row, faces, size, vertical) for row in rows), size, leading, vertical)
+
+    total = sum(measure(p.word) + (space if p.spaced else 0.0) for pieces in paragraphs for p in pieces)
     ideal = math.sqrt(max(total, 1.0) * size * leading * (1 / TARGET_ASPECT if vertical else TARGET_ASPECT))
     best: tuple[float, TextBlock] | None = None
     for limit in sorted({min(max_width, ideal * f) for f in (0.6, 0.75, 0.9, 1.0, 1.15, 1.3, 1.6)}):
-        rows = [row for words in paragraphs for row in (wrap_words(words, measure, space, limit, splits) or [[]])]
-        block = TextBlock(tuple(_line(row, faces, size, vertical) for row in rows), size, leading, vertical)
-        rx, ry = box_around(block, size * 0.4) if box else ellipse_around(block, size * 0.3)
-        score = rx * ry * (1 + 0.04 * sum(text.endswith("-") for line in block.lines for text, _ in line.runs[-1:]))
-        if best is None or score < best[0] - 1e-9:
-            best = (score, block)
+        for block in (block_at(limit), block_at(balanced_limit(block_at, limit))):
+            rx, ry = box_around(block, size * 0.4) if box else ellipse_around(block, size * 0.3)
+            score = rx * ry * (1 + 0.04 * sum(text.endswith("-") for line in block.lines for text, _ in line.runs[-1:]))
+            if best is None or score < best[0] - 1e-9:
+                best = (score, block)
     assert best is not None
     return best[1]
 
 
+def balanced_limit(block_at: Callable[[float], TextBlock], limit: float, steps: int = 8) -> float:
+    """The shortest limit that breaks into no more lines than `limit` does: every line about as long as the others."""
+    count = len(block_at(limit).lines)
+    low, high = 0.0, limit
+    for _ in range(steps):
+        middle = (low + high) / 2
+        low, high = (low, middle) if len(block_at(middle).lines) <= count else (middle, high)
+    return high
 
-def block_runs(block: TextBlock, cx: float, cy: float) -> list[tuple[float, float, str, str]]:
+
+def block_runs(block: TextBlock, cx: float, cy: float) -> list[PlacedRun]:
     """Each run's baseline start (x, y), text and font file, the block centred on (cx, cy); columns right to left."""
-    if block.vertical:
-        return _column_runs(block, cx, cy)
     step = block.size * block.leading
+    if block.vertical:
+        top = cy - block.height / 2  # columns hang from one top line
+        return [run for i, column in enumerate(block.lines)
+                for run in column_runs(column.runs, cx + block.width / 2 - (i + 0.5) * step, top, block.size)]
     top = cy - block.height / 2 + (step - block.size) / 2 + block.size * 0.8  # baseline about 0.8 em below the line top
     runs = []
     for i, line in enumerate(block.lines):
         x = cx - line.extent / 2
         for text, font in line.runs:
-            runs.append((x, top + i * step, text, font))
+            runs.append(PlacedRun(x, top + i * step, text, font))
             x += text_width(text, font, block.size)
-    return runs
-
-
-def _column_runs(block: TextBlock, cx: float, cy: float) -> list[tuple[float, float, str, str]]:
-    """Vertical lettering: one character per em down each column, the first column on the right."""
-    step = block.size * block.leading
-    top = cy - block.height / 2
-    runs = []
-    for i, column in enumerate(block.lines):
-        middle = cx + block.width / 2 - (i + 0.5) * step
-        k = 0
-        for text, font in column.runs:
-            for char in text:
-                if not char.isspace():
-                    runs.append((middle - text_width(char, font, block.size) / 2, top + (k + 0.86) * block.size, char, font))
-                k += 1
     return runs

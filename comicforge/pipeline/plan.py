@@ -214,11 +214,14 @@ def _page_job(page: Any, versions: Versions) -> Job:
 
 
 def _head(pose: Any) -> Any:
-    from comicforge.control.pose import pose_head
+    from comicforge.control.pose import pose_body, pose_head
     from comicforge.spec.jobs import Head
 
-    head = pose_head(pose)
-    return Head(round(head[0], 4), round(head[1], 4), pose.who) if head else None
+    head, body = pose_head(pose), pose_body(pose)
+    if head is None:
+        return None
+    box = (round(body[0], 4), round(body[1], 4), round(body[2], 4), round(body[3], 4)) if body else None
+    return Head(round(head[0], 4), round(head[1], 4), pose.who, box)
 
 
 def assign_keys(jobs: list[Job]) -> None:

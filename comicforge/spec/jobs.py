@@ -26,11 +26,12 @@ class RefineJob:
 
 @dataclass(frozen=True)
 class Head:
-    """Where a placed figure's head is, in panel fractions, and whose it is (balloon tails aim at it)."""
+    """Where a placed figure's head is, in panel fractions, and whose it is (balloon tails aim at it), and its body."""
 
     x: float
     y: float
     who: str | None
+    body: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 in panel fractions: balloons keep off it
 
 
 @dataclass(frozen=True)

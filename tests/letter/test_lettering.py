@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from comicforge.letter.balloons import fit_balloon, place_balloons
-from comicforge.letter.fonts import BUILTIN_FONTS, builtin_font_dir, missing_glyphs
+from comicforge.letter.balloons import Figure, fit_balloon, place_balloons
+from comicforge.letter.fonts import BUILTIN_FONTS, builtin_font_dir, missing_glyphs, text_width
 from comicforge.letter.shapes import OUTER, burst_path, cloud_path, ellipse_path, jagged_path, tail_points
-from comicforge.letter.text import Faces, fit_text, text_width
+from comicforge.letter.text import Faces, fit_text
 from comicforge.spec.files import FileRef
 from comicforge.spec.lettering import BalloonSpec
 
@@ -91,12 +91,21 @@ def _balloon(text, who="mira", style="speech", **extra):
 PANEL = (100.0, 100.0, 300.0, 200.0)
 
 
+def _figures(heads, bodies=None):
+    """Figures of PANEL from heads (and body boxes x0, y0, x1, y1) in panel fractions."""
+    x, y, w, h = PANEL
+    bodies = bodies or {}
+    return [Figure(who, (x + hx * w, y + hy * h), (x + bodies[who][0] * w, y + bodies[who][1] * h, (bodies[who][2] - bodies[who][0]) * w,
+                                                     (bodies[who][3] - bodies[who][1]) * h) if who in bodies else None)
+            for who, (hx, hy) in heads.items()]
+
+
 @pytest.mark.parametrize("rtl", [False, True])
 def test_balloons_follow_reading_order_inside_the_live_area(rtl):
     specs = [_balloon("First we talk.", who="mira"), _balloon("Then I answer.", who="ren")]
     live = (120.0, 90.0, 400.0, 400.0)  # the panel's left edge is outside the live area
     heads = {"mira": (0.7, 0.7), "ren": (0.3, 0.7)} if rtl else {"mira": (0.3, 0.7), "ren": (0.7, 0.7)}  # as drawn
-    first, second = place_balloons(specs, PANEL, live, heads, rtl)
+    first, second = place_balloons(specs, PANEL, live, _figures(heads), rtl)
     assert (second.cx < first.cx) if rtl else (second.cx > first.cx)
     assert abs(second.cy - first.cy) < first.ry or second.cy > first.cy
     for balloon in (first, second):
@@ -105,7 +114,7 @@ def test_balloons_follow_reading_order_inside_the_live_area(rtl):
 
 
 def test_balloons_avoid_the_speakers_face_and_aim_the_tail_at_it():
-    (balloon,) = place_balloons([_balloon("Hello there!")], PANEL, PANEL, {"mira": (0.5, 0.2)}, False)
+    (balloon,) = place_balloons([_balloon("Hello there!")], PANEL, PANEL, _figures({"mira": (0.5, 0.2)}), False)
     head = (PANEL[0] + 0.5 * PANEL[2], PANEL[1] + 0.2 * PANEL[3])
     x, y, w, h = balloon.outer
     assert not (x < head[0] < x + w and y < head[1] < y + h)
@@ -116,7 +125,7 @@ def test_balloons_avoid_the_speakers_face_and_aim_the_tail_at_it():
 
 def test_anchor_tail_and_linked_balloons():
     specs = [_balloon("One."), _balloon("Two.", tail=None), _balloon("Radio!", who=None, style="radio", tail=(0.9, 0.9))]
-    first, second, third = place_balloons(specs, PANEL, PANEL, {}, False)
+    first, second, third = place_balloons(specs, PANEL, PANEL, [], False)
     assert first.tail is not None and second.tail is None and second.link is not None
     assert third.tail[1] == pytest.approx((PANEL[0] + 0.9 * PANEL[2], PANEL[1] + 0.9 * PANEL[3]))
 
@@ -131,3 +140,34 @@ def test_text_shrinks_to_fit_then_overflows():
 
 def test_missing_glyphs_are_named():
     assert missing_glyphs(FONT["comic-neue"], "Hello 夜!") == ["夜"]
+
+
+def _overlap(a, b):
+    return max(min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]), 0) * max(min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]), 0)
+
+
+@pytest.mark.parametrize("rtl", [False, True])
+def test_three_balloons_two_figures_read_in_order_clear_of_each_other_and_the_figures(rtl):
+    panel = (0.0, 0.0, 320.0, 240.0)
+    left, right = ("ren", "mira") if rtl else ("mira", "ren")  # the first speaker stands where reading starts
+    figures = [Figure(left, (90.0, 120.0), (60.0, 135.0, 60.0, 100.0)), Figure(right, (230.0, 120.0), (200.0, 135.0, 60.0, 100.0))]
+    specs = [_balloon("Did you see that light?", who="mira"), _balloon("I did.", who="ren"), _balloon("Then we follow it.", who="mira", link=False)]
+    placed = place_balloons(specs, panel, panel, figures, rtl)
+    for i, a in enumerate(placed):
+        assert not a.covers and not a.collides
+        for figure in figures:
+            assert _overlap(a.outer, figure.body) == 0
+        for b in placed[i + 1:]:
+            assert _overlap(a.outer, b.outer) == 0
+    first, second, third = placed
+    assert first.cy - first.ry < second.cy  # the second is not above the first
+    assert (second.cx < first.cx) if rtl else (second.cx > first.cx)  # ... and later along the reading direction
+    assert third.cy > min(first.cy, second.cy)  # the third reads after both
+    assert all(balloon.tail is not None for balloon in placed)
+
+
+def test_a_panel_too_small_to_keep_clear_says_what_it_covers():
+    panel = (0.0, 0.0, 90.0, 70.0)
+    figures = [Figure("mira", (45.0, 20.0), (25.0, 28.0, 40.0, 40.0))]
+    (balloon,) = place_balloons([_balloon("This panel is far too small for all of this.", who="mira")], panel, panel, figures, False)
+    assert balloon.covers and "mira's" in balloon.covers[0]
