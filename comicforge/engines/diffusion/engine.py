@@ -36,6 +36,7 @@ from comicforge.engines.diffusion.prompts import (
     encode_chunks,
     parse_attention,
     token_ids_for,
+    tokenizer_fn,
 )
 from comicforge.engines.diffusion.refine import (
     EditInput,
@@ -312,7 +313,7 @@ class DiffusionEngine:
         per_side = []
         with torch.no_grad():
             for i, side in enumerate(model.sides):
-                tokenize = _tokenizer_fn(side.tokenizer)
+                tokenize = tokenizer_fn(side.tokenizer)
                 side_vectors = {t: v[i].to(side.encoder.device) for t, v in vectors.items()}
                 pos = chunk_prompt(parse_attention(request.prompt), tokenize, side.ids, counts)
                 neg = chunk_prompt(parse_attention(request.negative), tokenize, side.ids, counts)
@@ -428,13 +429,6 @@ def _sides(pipe, info: ModelInfo) -> list[TextEncoderSide]:
         ]
     pad = pipe.tokenizer.pad_token or "<|endoftext|>"
     return [TextEncoderSide(pipe.tokenizer, pipe.text_encoder, token_ids_for(pipe.tokenizer, pad), "last")]
-
-
-def _tokenizer_fn(tokenizer):
-    def tokenize(text: str) -> list[int]:
-        return tokenizer(text, add_special_tokens=False, truncation=False, verbose=False).input_ids
-
-    return tokenize
 
 
 def _vae_decode(vae, latents, tiling: bool):
