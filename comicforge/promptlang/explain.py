@@ -34,7 +34,7 @@ def _spans(schedule: Sequence[Span], tokenizers: Sequence[Tokenizer]) -> list[di
     rows = []
     for span in schedule:
         fragments = parse_attention(span.text)
-        row: dict[str, Any] = {"until": span.until, "text": span.text, "attention": [[f.text, f.weight] for f in fragments]}
+        row: dict[str, Any] = {"until": span.until, "text": span.text, "attention": [[f.text, -1 if f.is_break else f.weight] for f in fragments]}
         for i, tokenizer in enumerate(tokenizers):
             chunks = [_chunk(c, tokenizer) for c in chunk_prompt(fragments, tokenizer.encode, tokenizer.ids)]
             if i == 0:
