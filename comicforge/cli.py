@@ -89,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     control.add_argument("--out", type=Path, required=True, help="folder for <panel>-<kind>.png")
 
     prompt = commands.add_parser("prompt", help="show what the text encoder gets from a prompt: schedule, attention, chunks, LoRA tags")
-    prompt.add_argument("text", nargs="?", help="an A1111 prompt (or give --project and --panel)")
+    prompt.add_argument("text", nargs="?", help="an A1111 prompt; with --project/--panel, rendered as that panel's prompt")
     prompt.add_argument("--project", type=Path, help="project folder or its comic.yaml (with --panel)")
     prompt.add_argument("--panel", help="panel id: show its fully rendered prompt and negative")
     prompt.add_argument("--steps", type=_steps, help="sampling steps (default: the panel's, else 25)")
@@ -194,8 +194,9 @@ def cmd_control(args: argparse.Namespace) -> int:
     return 0
 
 
-def _panel_request(project: Path, panel_id: str) -> Any:
-    """A panel's resolved generate request (the whole book is resolved, so its problems are reported)."""
+def _panel_request(project: Path, panel_id: str, prompt: str | None = None) -> Any:
+    """A panel's resolved generate request (the whole book is resolved, so its problems are reported); `prompt`
+    stands in for the panel's own prompt template when given."""
     from comicforge.errors import Problem
     from comicforge.pipeline.keys import Fingerprints
     from comicforge.pipeline.store import Store
@@ -205,7 +206,12 @@ def _panel_request(project: Path, panel_id: str) -> Any:
 
     file = find_project_file(project)
     fingerprints = Fingerprints(Store(file.parent).root / "fingerprints.json")
-    book, _ = resolve_book(load_project(file), fingerprints)
+    loaded = load_project(file)
+    for number, page in enumerate(loaded.project.pages, start=1):
+        for index, panel in enumerate(page.panels, start=1):
+            if prompt is not None and (panel.id or f"p{number}.{index}") == panel_id:
+                panel.prompt = prompt
+    book, _ = resolve_book(loaded, fingerprints)
     fingerprints.save()
     panels = {panel.id: panel for panel in book.panels}
     if panel_id not in panels:
@@ -219,10 +225,10 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     from comicforge.promptlang.explain import explain_prompt, report_text
     from comicforge.promptlang.networks import scan_tags
 
-    if (args.project is None) != (args.panel is None) or (args.text is None) == (args.panel is None):
-        raise ComicforgeError(Problem("give a prompt TEXT, or --project and --panel (not both)", "prompt"))
+    if (args.project is None) != (args.panel is None) or (args.text is None and args.panel is None):
+        raise ComicforgeError(Problem("give a prompt TEXT, --project and --panel, or both (TEXT then stands in for the panel's prompt)", "prompt"))
     if args.panel is not None:
-        request = _panel_request(args.project, args.panel)
+        request = _panel_request(args.project, args.panel, args.text)
         text, negative, steps = request.prompt, request.negative, args.steps or request.steps
     else:
         text, negative, steps = args.text, "", args.steps or 25

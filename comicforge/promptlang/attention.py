@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 ROUND = 1.1  # `(word)` multiplies attention by 1.1, `[word]` divides by it
 CHUNK = 75  # CLIP takes 77 tokens: start + 75 + end
@@ -35,7 +36,7 @@ def parse_attention(prompt: str) -> list[Fragment]:
     `(a)` ×1.1, `((a))` ×1.21, `[a]` ÷1.1, `(a:1.3)` ×1.3, `\\(` a literal bracket, `BREAK` a chunk break;
     unclosed brackets weigh the rest of the prompt. Neighbours with equal weights are merged.
     """
-    out: list[list] = []
+    out: list[list[Any]] = []
     round_open: list[int] = []
     square_open: list[int] = []
 

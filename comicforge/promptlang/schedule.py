@@ -147,6 +147,8 @@ def parse_schedule(prompt: str) -> tuple[Node, ...] | None:
         return _Reader(prompt).top()
     except _Unreadable:
         return None
+    except RecursionError:  # brackets nested thousands deep: read as text rather than fail the panel
+        return None
 
 
 def edit_step(when: str, steps: int) -> int:

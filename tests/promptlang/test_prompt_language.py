@@ -89,6 +89,12 @@ def test_a_pipe_outside_brackets_or_a_lone_backslash_leaves_the_prompt_as_text()
     assert [(s.until, s.text) for s in prompt_schedule("[a:b:3] \\", 10)] == [(10, "[a:b:3] \\")]
 
 
+def test_brackets_nested_thousands_deep_are_text():
+    prompt = "[" * 5000 + "a:b:1" + "]" * 5000
+    assert prompt_schedule(prompt, 4) == prompt_schedule(prompt, 4)[:1] and prompt_schedule(prompt, 4)[0].text == prompt
+    assert [s.text for s in prompt_schedule("[" * 50 + "a:b:1" + "]" * 50, 4)] == ["[" * 49 + "a" + "]" * 49, "[" * 49 + "b" + "]" * 49]
+
+
 def test_a_step_counted_from_zero_takes_the_first_span_it_has_not_passed():
     schedule = prompt_schedule("a [b:3]", 10)
     assert [span_at(schedule, i).text for i in range(10)] == ["a "] * 4 + ["a b"] * 6
@@ -158,7 +164,7 @@ def test_prompt_command_errors(capsys):
     assert main(["prompt", "a <lyco:x:1>"]) == 2
     assert "not supported" in capsys.readouterr().err
     assert main(["prompt"]) == 2
-    assert "give a prompt TEXT, or --project and --panel" in capsys.readouterr().err
+    assert "give a prompt TEXT, --project and --panel, or both" in capsys.readouterr().err
 
 
 def test_prompt_command_needs_no_torch():
@@ -178,6 +184,8 @@ def test_prompt_command_for_a_panel(small_project, capsys):
     report = _report(capsys, "--project", str(small_project), "--panel", "p1.1", "--steps", "10")
     assert [(s["until"], s["text"]) for s in report["schedule"]] == [(5, "mira_cf, silver hair on a roof"), (10, "mira_cf, silver hair on a ledge")]
     assert report["loras"] == [{"name": "ink", "weight": 0.6}]
+    report = _report(capsys, "[{{ ren }}|{{ mira }}] in the rain", "--project", str(small_project), "--panel", "p1.1", "--steps", "2")
+    assert [s["text"] for s in report["schedule"]] == ["ren_cf, black coat in the rain", "mira_cf, silver hair in the rain"]
     assert main(["prompt", "--project", str(small_project), "--panel", "p9.9"]) == 2
     assert "no panel 'p9.9'" in capsys.readouterr().err
 
