@@ -42,6 +42,12 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _steps(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 150:
+        raise argparse.ArgumentTypeError(f"not a step count: {text!r} (1 to 150)")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     """The comicforge command line."""
     main = argparse.ArgumentParser(prog="comicforge", description="Comics and manga from a project file, to print-ready PDF.")
@@ -91,6 +97,14 @@ def parser() -> argparse.ArgumentParser:
     control.add_argument("project", type=Path, help="project folder or its comic.yaml")
     control.add_argument("panel", help="panel id, e.g. p3.2")
     control.add_argument("--out", type=Path, required=True, help="folder for <panel>-<kind>.png")
+
+    prompt = commands.add_parser("prompt", help="show what the text encoder gets from a prompt: schedule, attention, chunks, LoRA tags")
+    prompt.add_argument("text", nargs="?", help="an A1111 prompt; with --project/--panel, rendered as that panel's prompt")
+    prompt.add_argument("--project", type=Path, help="project folder or its comic.yaml (with --panel)")
+    prompt.add_argument("--panel", help="panel id: show its fully rendered prompt and negative")
+    prompt.add_argument("--steps", type=_steps, help="sampling steps (default: the panel's, else 25)")
+    prompt.add_argument("--model", type=Path, help="count tokens with this checkpoint's tokenizer(s) (loads transformers)")
+    prompt.add_argument("--json", action="store_true", help="print one JSON object")
 
     halftone = commands.add_parser("halftone", help="halftone any image to a 1-bit PNG")
     halftone.add_argument("input", type=Path)
@@ -194,6 +208,71 @@ def cmd_control(args: argparse.Namespace) -> int:
     return 0
 
 
+def _panel_request(project: Path, panel_id: str, prompt: str | None = None) -> Any:
+    """A panel's resolved generate request (the whole book is resolved, so its problems are reported); `prompt`
+    stands in for the panel's own prompt template when given."""
+    from comicforge.errors import Problem
+    from comicforge.pipeline.keys import Fingerprints
+    from comicforge.pipeline.store import Store
+    from comicforge.project.files import find_project_file
+    from comicforge.project.load import load_project
+    from comicforge.project.resolve import resolve_book
+
+    file = find_project_file(project)
+    fingerprints = Fingerprints(Store(file.parent).root / "fingerprints.json")
+    loaded = load_project(file)
+    for number, page in enumerate(loaded.project.pages, start=1):
+        for index, panel in enumerate(page.panels, start=1):
+            if prompt is not None and (panel.id or f"p{number}.{index}") == panel_id:
+                panel.prompt = prompt
+    book, _ = resolve_book(loaded, fingerprints)
+    fingerprints.save()
+    panels = {panel.id: panel for panel in book.panels}
+    if panel_id not in panels:
+        shown = ", ".join(list(panels)[:12]) + (" …" if len(panels) > 12 else "")
+        raise ComicforgeError(Problem(f"no panel {panel_id!r} (panels: {shown})", file.name))
+    return panels[panel_id].request
+
+
+def cmd_prompt(args: argparse.Namespace) -> int:
+    from comicforge.errors import Problem
+    from comicforge.promptlang.explain import explain_prompt, report_text
+    from comicforge.promptlang.networks import scan_tags
+
+    if (args.project is None) != (args.panel is None) or (args.text is None and args.panel is None):
+        raise ComicforgeError(Problem("give a prompt TEXT, --project and --panel, or both (TEXT then stands in for the panel's prompt)", "prompt"))
+    if args.panel is not None:
+        request = _panel_request(args.project, args.panel, args.text)
+        text, negative, steps = request.prompt, request.negative, args.steps or request.steps
+    else:
+        text, negative, steps = args.text, "", args.steps or 25
+    scan = scan_tags(text)
+    if scan.problems:
+        raise ComicforgeError([Problem(message, "prompt") for message in scan.problems])
+    report = explain_prompt(text, negative, steps, scan.loras, _prompt_tokenizers(args.model))
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else report_text(report))
+    return 0
+
+
+def _prompt_tokenizers(model: Path | None) -> list[Any]:
+    """The shipped CLIP tokenizer (no torch), or the tokenizer(s) of `--model`."""
+    if model is None:
+        from comicforge.promptlang.attention import TokenIds
+        from comicforge.promptlang.clip_tokens import clip_tokenizer
+        from comicforge.promptlang.explain import Tokenizer
+
+        clip = clip_tokenizer()
+        end = clip.vocab["<|endoftext|>"]
+        return [Tokenizer(clip.encode, clip.decode, TokenIds(clip.vocab["<|startoftext|>"], end, end, clip.vocab[",</w>"]))]
+    from comicforge.engines.diffusion.prompts import model_tokenizers
+    from comicforge.errors import EngineError, Problem
+
+    try:
+        return model_tokenizers(model.expanduser().resolve())
+    except EngineError as error:
+        raise ComicforgeError(Problem(str(error), "--model")) from None
+
+
 def cmd_gc(args: argparse.Namespace) -> int:
     from comicforge.pipeline.upkeep import collect_garbage, human_size
     from comicforge.project.files import find_project_file
@@ -241,7 +320,8 @@ def cmd_halftone(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "new": cmd_new, "check": cmd_check, "plan": cmd_plan, "build": cmd_build, "schema": cmd_schema,
-    "control": cmd_control, "halftone": cmd_halftone, "gc": cmd_gc, "store": cmd_store, "review": cmd_review,
+    "control": cmd_control, "prompt": cmd_prompt, "halftone": cmd_halftone, "gc": cmd_gc, "store": cmd_store,
+    "review": cmd_review,
 }
 
 

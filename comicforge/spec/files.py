@@ -19,3 +19,4 @@ class AdapterRef:
 
     file: FileRef
     weight: float = 1.0
+    text_weight: float | None = None  # a LoRA's text-encoder weight when it differs from `weight` (the UNet's)

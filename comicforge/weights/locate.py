@@ -7,19 +7,42 @@ import re
 from pathlib import Path
 
 MODEL_SUFFIXES = (".safetensors", ".ckpt")
+LORA_SUFFIXES = (".safetensors", ".ckpt", ".pt")
 _HF_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
+def _env_dirs(variable: str) -> list[Path]:
+    raw = os.environ.get(variable, "")
+    return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
 
 
 def model_dirs() -> list[Path]:
     """Folders listed in `COMICFORGE_MODELS` (os.pathsep-separated), in order."""
-    raw = os.environ.get("COMICFORGE_MODELS", "")
-    return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
+    return _env_dirs("COMICFORGE_MODELS")
 
 
-def _candidates(base: Path) -> list[Path]:
-    if base.suffix:
+def _candidates(base: Path, suffixes: tuple[str, ...] = MODEL_SUFFIXES) -> list[Path]:
+    if base.suffix.lower() in suffixes:
         return [base]
-    return [base, *(base.with_name(base.name + s) for s in MODEL_SUFFIXES)]
+    return [base, *(base.with_name(base.name + s) for s in suffixes)]
+
+
+def lora_bases(name: str, project_dir: Path) -> list[Path]:
+    """Where a prompt's `<lora:NAME>` is looked for: the project folder and its loras/, `COMICFORGE_LORAS`, `COMICFORGE_MODELS`."""
+    raw = Path(name).expanduser()
+    if raw.is_absolute():
+        return [raw]
+    folders = [Path(project_dir), Path(project_dir) / "loras", *_env_dirs("COMICFORGE_LORAS"), *model_dirs()]
+    return [folder / raw for folder in folders]
+
+
+def find_lora(name: str, project_dir: Path) -> Path | None:
+    """The LoRA file a prompt tag names (the extension may be left off); None when none is found."""
+    for base in lora_bases(name, project_dir):
+        for candidate in _candidates(base, LORA_SUFFIXES):
+            if candidate.is_file():
+                return candidate.resolve()
+    return None
 
 
 def hf_cache_dir() -> Path:

@@ -23,6 +23,7 @@ from PIL import Image
 
 from comicforge.control.images import control_image
 from comicforge.engines.diffusion import VERSION
+from comicforge.engines.diffusion.conditioning import StepConditioning, step_conditioning
 from comicforge.engines.diffusion.controlnet import load_controlnet
 from comicforge.engines.diffusion.embeddings import load_embedding
 from comicforge.engines.diffusion.ip_adapter import load_ip_adapter, reference_scale
@@ -31,11 +32,7 @@ from comicforge.engines.diffusion.metadata import a1111_parameters, file_sha256,
 from comicforge.engines.diffusion.models import build_pipeline
 from comicforge.engines.diffusion.pipelines import task_pipeline
 from comicforge.engines.diffusion.prompts import (
-    Chunk,
     TextEncoderSide,
-    chunk_prompt,
-    encode_chunks,
-    parse_attention,
     token_ids_for,
 )
 from comicforge.engines.diffusion.refine import (
@@ -48,6 +45,7 @@ from comicforge.engines.diffusion.refine import (
 )
 from comicforge.engines.diffusion.schedulers import base_scheduler_config, make_scheduler, sampler_spec
 from comicforge.errors import EngineError
+from comicforge.promptlang.networks import scan_tags
 from comicforge.spec.files import AdapterRef, FileRef
 from comicforge.spec.requests import ControlInput, Edit, GenerateRequest, Img2Img, Outpaint, step_request
 from comicforge.weights.checkpoint import ModelInfo, detect_model
@@ -139,11 +137,13 @@ class DiffusionEngine:
             raise EngineError(f"panel {request.panel_id}: generation size {request.width}x{request.height} must be positive multiples of 8")
         settings, model = self._settings_and_model(request)
         controls = self._controls(model, request, settings)
-        vectors, conditioning = self._adapters_and_conditioning(model, request)
+        vectors, conditioning, references = self._adapters_and_conditioning(model, request)
         pipe = task_pipeline(model.pipe, "text", model.info.is_sdxl, [c.module for c in controls])
         pipe.scheduler = make_scheduler(request.sampler, base_scheduler_config(model.info.prediction), request.seed)
+        if len(requests) > 1 and not conditioning.is_plain:  # a scheduled or composed prompt steers one sample's batch
+            return [image for one in requests for image in self.generate_batch([one])]
         size = {"height": request.height, "width": request.width, "num_images_per_prompt": len(requests)}
-        latents = self._denoise(pipe, request, {**conditioning, **size, **control_arguments(controls)}, [r.seed for r in requests])
+        latents = self._denoise(pipe, request, conditioning, {**references, **size, **control_arguments(controls)}, [r.seed for r in requests])
         images = []
         for one, latent in zip(requests, latents):
             image = self._decode(model, latent[None], settings)
@@ -157,10 +157,10 @@ class DiffusionEngine:
         edit = edit_for_step(source, step)
         request = step_request(request, step, edit.image.size)
         settings, model = self._settings_and_model(request)
-        vectors, conditioning = self._adapters_and_conditioning(model, request)
+        vectors, conditioning, references = self._adapters_and_conditioning(model, request)
         result = edit.image.copy()
         if denoising_steps(edit, request.steps):
-            repainted = self._repaint(model, request, settings, edit, conditioning)
+            repainted = self._repaint(model, request, settings, edit, conditioning, references)
             result = kept_outside_mask(edit.image, repainted, edit.mask)
         if isinstance(step, Outpaint) and step.width and step.height:
             result = result.resize((step.width, step.height), Image.Resampling.LANCZOS)
@@ -181,12 +181,12 @@ class DiffusionEngine:
         settings = RunSettings.from_request(request, self.device)
         return settings, self._resident(request.model, settings)
 
-    def _adapters_and_conditioning(self, model: ResidentModel, request: GenerateRequest) -> tuple[dict, dict]:
-        """Attach the request's LoRAs, embeddings and IP-Adapter → (token vectors, pipeline conditioning arguments)."""
+    def _adapters_and_conditioning(self, model: ResidentModel, request: GenerateRequest) -> tuple[dict, StepConditioning, dict]:
+        """Attach the request's LoRAs, embeddings and IP-Adapter → (token vectors, step conditioning, reference arguments)."""
         self._apply_loras(model, request.loras)
         vectors = self._embeddings(model, request.embeddings)
         references = self._references(model, request)
-        return vectors, {**self._conditioning(model, request, vectors), **references}
+        return vectors, self._conditioning(model, request, vectors), references
 
     def _references(self, model: ResidentModel, request: GenerateRequest) -> dict:
         """Attach (or detach) the IP-Adapter; the pipeline's reference images. References without one do nothing."""
@@ -203,7 +203,7 @@ class DiffusionEngine:
         return {"ip_adapter_image": [[read_image(r.file, "reference image") for r in request.references]]}
 
     def _repaint(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings, edit: EditInput,
-                 conditioning: dict) -> Image.Image:
+                 conditioning: StepConditioning, references: dict) -> Image.Image:
         """Denoise an edit from its image at its strength (inpaint when it has a mask); same prompts and samplers."""
         padded = padded_to_grid(edit)
         pipe = task_pipeline(model.pipe, "img2img" if padded.mask is None else "inpaint", model.info.is_sdxl)
@@ -214,7 +214,7 @@ class DiffusionEngine:
         arguments = {"image": padded.image, "strength": float(edit.strength)}
         if padded.mask is not None:
             arguments.update(mask_image=padded.mask, height=padded.image.height, width=padded.image.width)
-        latents = self._denoise(pipe, request, {**conditioning, **arguments})
+        latents = self._denoise(pipe, request, conditioning, {**references, **arguments})
         return self._decode(model, latents, settings).crop((0, 0, *edit.image.size))
 
     def _resident(self, ref: FileRef | None, settings: RunSettings) -> ResidentModel:
@@ -305,7 +305,7 @@ class DiffusionEngine:
             return
         if loras:
             pipe.enable_lora()
-            pipe.set_adapters([model.loras[r.file.fingerprint] for r in loras], adapter_weights=[float(r.weight) for r in loras])
+            pipe.set_adapters([model.loras[r.file.fingerprint] for r in loras], adapter_weights=[_lora_weights(r, model.info.is_sdxl) for r in loras])
         else:
             pipe.disable_lora()
 
@@ -321,41 +321,23 @@ class DiffusionEngine:
             out[token] = vectors
         return out
 
-    def _conditioning(self, model: ResidentModel, request: GenerateRequest, vectors: dict[str, list]) -> dict:
-        """prompt_embeds / negative_prompt_embeds (+ pooled for SDXL), chunked and weighted A1111-style."""
-        counts = {token: int(v[0].shape[0]) for token, v in vectors.items()}
-        per_side = []
-        with torch.no_grad():
-            for i, side in enumerate(model.sides):
-                tokenize = _tokenizer_fn(side.tokenizer)
-                side_vectors = {t: v[i].to(side.encoder.device) for t, v in vectors.items()}
-                pos = chunk_prompt(parse_attention(request.prompt), tokenize, side.ids, counts)
-                neg = chunk_prompt(parse_attention(request.negative), tokenize, side.ids, counts)
-                n = max(len(pos), len(neg))  # both sides need the same sequence length
-                pos += [Chunk() for _ in range(n - len(pos))]
-                neg += [Chunk() for _ in range(n - len(neg))]
-                per_side.append(
-                    (encode_chunks(side, pos, request.clip_skip, side_vectors), encode_chunks(side, neg, request.clip_skip, side_vectors))
-                )
-        if not model.info.is_sdxl:
-            (pos, _), (neg, _) = per_side[0]
-            return {"prompt_embeds": pos, "negative_prompt_embeds": neg}
-        ((pos_l, _), (neg_l, _)), ((pos_g, pooled), (neg_g, neg_pooled)) = per_side
-        return {
-            "prompt_embeds": torch.cat([pos_l, pos_g], dim=-1),
-            "negative_prompt_embeds": torch.cat([neg_l, neg_g], dim=-1),
-            "pooled_prompt_embeds": pooled,
-            "negative_pooled_prompt_embeds": neg_pooled,
-        }
+    def _conditioning(self, model: ResidentModel, request: GenerateRequest, vectors: dict[str, list]) -> StepConditioning:
+        """The prompt's and negative's embeddings at every step, chunked and weighted A1111-style (each distinct text once)."""
+        return step_conditioning(model.sides, request.prompt, request.negative, int(request.steps), request.clip_skip, vectors, model.info.is_sdxl)
 
-    def _denoise(self, pipe, request: GenerateRequest, arguments: dict, seeds: list[int] | None = None):
-        """diffusers' own denoising loop; noise drawn on the CPU from the panel seed (same on every device), one generator per sample."""
+    def _denoise(self, pipe, request: GenerateRequest, conditioning: StepConditioning, arguments: dict, seeds: list[int] | None = None):
+        """diffusers' own denoising loop, steered by the prompt's schedule; noise drawn on the CPU from the panel seed
+        (same on every device), one generator per sample."""
         generators = [torch.Generator("cpu").manual_seed(int(seed)) for seed in seeds or [request.seed]]
         generator = generators[0] if len(generators) == 1 else generators
         extra = {"eta": float(request.eta)} if request.sampler == "DDIM" else {}
-        with torch.no_grad():
+        if conditioning.is_composed and float(request.cfg) <= 1:
+            raise EngineError(f"panel {request.panel_id}: AND parts and a prompt's :weight need cfg above 1 (got {request.cfg})")
+        with torch.no_grad(), conditioning.steering(pipe) as steering:
             result = pipe(
+                **conditioning.first_arguments(),
                 **arguments,
+                **steering,
                 num_inference_steps=int(request.steps),
                 guidance_scale=float(request.cfg),
                 generator=generator,
@@ -399,10 +381,12 @@ class DiffusionEngine:
             settings["IP-Adapter"] = f"{Path(request.ip_adapter.path).stem} [{file_sha256(Path(request.ip_adapter.path))[:10]}]"
             settings["IP-Adapter weight"] = format_number(reference_scale([r.weight for r in request.references]))
         settings.update(extra or {})
+        tagged = {Path(tag.name).stem for tag in scan_tags(request.prompt).loras}  # tags stay in the prompt, as A1111 writes them
         loras = [(Path(r.file.path).stem, r.weight, model.lora_hashes[model.loras[r.file.fingerprint]]) for r in request.loras]
+        extra_tags = [lora for lora in loras if lora[0] not in tagged]
         tis = [(Path(r.path).stem, file_sha256(Path(r.path))) for r in request.embeddings]
         settings["Version"] = f"comicforge {VERSION}"
-        return a1111_parameters(request.prompt, request.negative, settings, loras, tis)
+        return a1111_parameters(request.prompt, request.negative, settings, loras, tis, tags=extra_tags)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
@@ -443,6 +427,14 @@ def controlnet_settings(controls: list[ActiveControl]) -> dict[str, str]:
     }
 
 
+def _lora_weights(ref: AdapterRef, is_sdxl: bool) -> float | dict[str, float]:
+    """One weight, or the UNet's and the text encoders' when a `<lora:NAME:TE:UNET>` tag gave both."""
+    if ref.text_weight is None:
+        return float(ref.weight)
+    encoders = ("text_encoder", "text_encoder_2") if is_sdxl else ("text_encoder",)
+    return {"unet": float(ref.weight), **{name: float(ref.text_weight) for name in encoders}}
+
+
 def _sides(pipe, info: ModelInfo) -> list[TextEncoderSide]:
     if info.is_sdxl:
         return [
@@ -451,13 +443,6 @@ def _sides(pipe, info: ModelInfo) -> list[TextEncoderSide]:
         ]
     pad = pipe.tokenizer.pad_token or "<|endoftext|>"
     return [TextEncoderSide(pipe.tokenizer, pipe.text_encoder, token_ids_for(pipe.tokenizer, pad), "last")]
-
-
-def _tokenizer_fn(tokenizer):
-    def tokenize(text: str) -> list[int]:
-        return tokenizer(text, add_special_tokens=False, truncation=False, verbose=False).input_ids
-
-    return tokenize
 
 
 def _vae_decode(vae, latents, tiling: bool):

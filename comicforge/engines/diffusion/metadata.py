@@ -41,13 +41,15 @@ def a1111_parameters(
     settings: dict[str, object],
     loras: list[tuple[str, float, str]] = (),
     embeddings: list[tuple[str, str]] = (),
+    tags: list[tuple[str, float, str]] | None = None,
 ) -> str:
     """Three lines as A1111 writes them: prompt (with `<lora:name:w>` tags), `Negative prompt: …`, `Key: value, …`.
 
     `settings` is written in order (Steps, Sampler, CFG scale, Seed, Size, Model hash, Model, …);
-    LoRAs are `(name, weight, sha256)` and embeddings `(name, sha256)`.
+    LoRAs are `(name, weight, sha256)` and embeddings `(name, sha256)`; `tags` are the LoRAs whose tags are
+    added to the prompt (default all; those the prompt already tags are left out).
     """
-    tags = "".join(f" <lora:{name}:{format_number(w)}>" for name, w, _ in loras)
+    tags = "".join(f" <lora:{name}:{format_number(w)}>" for name, w, _ in (loras if tags is None else tags))
     lines = [prompt + tags]
     if negative:
         lines.append(f"Negative prompt: {negative}")

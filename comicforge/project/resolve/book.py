@@ -13,7 +13,17 @@ from comicforge.project import kinds
 from comicforge.project.load import LoadedProject, Loc
 from comicforge.project.resolve.controls import panel_controls, sketch_checked
 from comicforge.project.resolve.edits import panel_edits
-from comicforge.project.resolve.generation import DEFAULT_CFG, DEFAULT_STEPS, character_adapters, generation_size, ip_adapter, panel_model, reference_images
+from comicforge.project.resolve.generation import (
+    DEFAULT_CFG,
+    DEFAULT_STEPS,
+    character_adapters,
+    generation_size,
+    ip_adapter,
+    panel_model,
+    prompt_loras,
+    reference_images,
+    with_prompt_loras,
+)
 from comicforge.project.resolve.geometry import book_geometry, panel_rects
 from comicforge.project.resolve.lettering import panel_balloons, panel_sfx
 from comicforge.project.resolve.poses import panel_poses, pose_source
@@ -23,6 +33,7 @@ from comicforge.project.resolve.resolver import Fingerprint, Resolver, kind_of, 
 from comicforge.project.resolve.variants import panel_variants, preview_request
 from comicforge.project.schema import Character, Page, Panel, Project
 from comicforge.project.specs import BookSpec, PageSpec, PanelSpec
+from comicforge.promptlang.networks import strip_tags
 from comicforge.spec.files import FileRef
 from comicforge.spec.jobs import OutputSettings
 from comicforge.spec.poses import PlacedPose
@@ -150,7 +161,9 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         r.fail(where, f"unknown sampler {sampler!r} (valid: {', '.join(SAMPLER_NAMES)})")
     model = panel_model(r, panel, engine, loc)
     width, height = generation_size(r, panel, engine, model, box)
-    loras, embeddings = character_adapters(r, characters, r.models.get(model.path) if model else None)
+    model_info = r.models.get(model.path) if model else None
+    loras, embeddings = character_adapters(r, characters, model_info)
+    loras = with_prompt_loras(loras, prompt_loras(r, prompt, panel_id, model_info, (*loc, "prompt")))
     return GenerateRequest(
         engine=engine, panel_id=panel_id, prompt=prompt, negative=negative, seed=_seed(r, panel, panel_id, characters),
         width=width, height=height, model=model, sampler=sampler,
@@ -171,7 +184,7 @@ def _or(value: Any, default: Any) -> Any:
 
 def _label(panel: Panel) -> str:
     """The storyboard label: the prompt's first clause, short."""
-    text = panel.prompt.replace("{{", "").replace("}}", "").split(",")[0].strip()
+    text = strip_tags(panel.prompt).replace("{{", "").replace("}}", "").split(",")[0].strip()
     return text[:60]
 
 

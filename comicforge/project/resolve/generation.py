@@ -48,6 +48,39 @@ def character_adapters(r: Resolver, characters: list[tuple[str, Character]], mod
     return tuple(loras.values()), tuple(embeddings.values())
 
 
+def prompt_loras(r: Resolver, prompt: str, panel_id: str, model_info: Any, where: Loc) -> tuple[AdapterRef, ...]:
+    """The LoRAs a prompt's `<lora:NAME:W>` tags apply, found like models and checked like characters' LoRAs."""
+    from comicforge.promptlang.networks import scan_tags
+    from comicforge.weights.locate import find_lora
+
+    scan = scan_tags(prompt)
+    for message in scan.problems:
+        r.fail(where, f"panel {panel_id}: {message}")
+    refs = []
+    for tag in scan.loras:
+        path = find_lora(tag.name, r.loaded.root)
+        if path is None:
+            r.fail(where, f"panel {panel_id}: {tag.source}: no LoRA file named {tag.name!r} (looked in the project folder, its loras/, "
+                          "COMICFORGE_LORAS and COMICFORGE_MODELS, with or without .safetensors/.ckpt/.pt)")
+            continue
+        r.files_read.add(path)
+        ref = r.reference(path, tag.name, where)
+        if ref is None or not r.is_kind(path, f"panel {panel_id}: {tag.source}", where, kinds.lora_problem):
+            continue
+        if model_info is not None:
+            check_fits(r, ref, f"panel {panel_id}: {tag.source}", model_info, where, _lora_fits)
+        text_weight = tag.text_weight if tag.text_weight != tag.unet_weight else None
+        refs.append(AdapterRef(ref, tag.unet_weight, text_weight))
+    return tuple(refs)
+
+
+def with_prompt_loras(characters: tuple[AdapterRef, ...], tagged: tuple[AdapterRef, ...]) -> tuple[AdapterRef, ...]:
+    """Characters' LoRAs then the prompt's; a file both name takes the prompt's weights."""
+    by_file = {ref.file.path: ref for ref in characters}
+    by_file.update({ref.file.path: ref for ref in tagged})
+    return tuple(by_file.values())
+
+
 def panel_model(r: Resolver, panel: Panel, engine: str, loc: Loc) -> FileRef | None:
     """The checkpoint for diffusion panels, found offline; None for the draft engine."""
     name = setting(r, panel, "model")

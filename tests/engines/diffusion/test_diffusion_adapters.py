@@ -149,3 +149,13 @@ def test_textual_inversion_embedding(engine, make_request, sd1_file, tmp_path):
     tiny.save({"emb_params": torch.zeros(1, 768)}, wrong)
     with pytest.raises(EngineError, match="wide.safetensors: embedding is for text encoder width"):
         engine.generate(make_request(sd1_file, prompt=prompt, embeddings=(FileRef(str(wrong), "fp-wide"),)))
+
+
+def test_separate_text_encoder_and_unet_weights(engine, make_request, sd1_file, kohya_file):
+    """`<lora:NAME:TE:UNET>`: the UNet's weight and the text encoder's apply separately."""
+    ref = lora_ref(kohya_file).file
+    both = px(engine.generate(make_request(sd1_file, loras=(AdapterRef(ref, 1.0),))))
+    unet_only = px(engine.generate(make_request(sd1_file, loras=(AdapterRef(ref, 1.0, text_weight=0.0),))))
+    text_only = px(engine.generate(make_request(sd1_file, loras=(AdapterRef(ref, 0.0, text_weight=1.0),))))
+    none = px(engine.generate(make_request(sd1_file)))
+    assert len({a.tobytes() for a in (both, unet_only, text_only, none)}) == 4

@@ -131,3 +131,40 @@ def test_controlnet_for_another_family_is_found_at_check(sdxl_file: Path, tmp_pa
     result = run_cli("check", str(project), check=False)
     assert result.returncode == 2, result.stderr
     assert f"defaults.controlnets.openpose.file: {controlnet}: this ControlNet is for SD 1.x" in result.stderr
+
+
+def test_lora_tags_in_prompts_are_found_applied_and_checked(sd1_file: Path, tmp_path: Path, monkeypatch):
+    """A `<lora:>` tag is found in COMICFORGE_LORAS without its extension, applied, kept in the infotext; a wrong family is located."""
+    import diffusion_tiny as tiny
+    from test_diffusion_adapters import kohya_sd15_lora
+
+    loras = tmp_path / "shared-loras"
+    loras.mkdir()
+    tiny.save(kohya_sd15_lora(), loras / "ink_style.safetensors")
+    tiny.save(kohya_sd15_lora(unet_width=2048), loras / "xl_style.safetensors")
+    monkeypatch.setenv("COMICFORGE_LORAS", str(loras))
+    project = _project(tmp_path / "book", sd1_file)
+    text = (project / "comic.yaml").read_text()
+    (project / "comic.yaml").write_text(text.replace("a city at night", "a city at night <lora:ink_style:0.7>"))
+    report = json.loads(run_cli("build", str(project), "--json").stdout)
+    parameters = Image.open(report["outputs"]["panels"]["p1.2"]).info["parameters"]
+    assert parameters.startswith("a city at night <lora:ink_style:0.7>\n") and "Lora hashes: \"ink_style: " in parameters
+    plain = _project(tmp_path / "plain", sd1_file)
+    plain_report = json.loads(run_cli("build", str(plain), "--json").stdout)
+    tagged_pixels = Image.open(report["outputs"]["panels"]["p1.2"]).tobytes()
+    assert tagged_pixels != Image.open(plain_report["outputs"]["panels"]["p1.2"]).tobytes()  # the LoRA was applied
+    assert Image.open(report["outputs"]["panels"]["p1.1"]).tobytes() == Image.open(plain_report["outputs"]["panels"]["p1.1"]).tobytes()
+
+    (project / "comic.yaml").write_text(text.replace("a city at night", "a city at night <lora:xl_style>"))
+    result = run_cli("check", str(project), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "comic.yaml:24: pages[0].panels[1].prompt: panel p1.2: <lora:xl_style>: LoRA is for SDXL but the model" in result.stderr
+
+
+def test_prompt_command_with_the_model_tokenizer(sd1_file: Path):
+    report = json.loads(run_cli("prompt", "a [cat:dog:0.5] BREAK (on a roof:1.2)", "--steps", "4", "--model", str(sd1_file), "--json").stdout)
+    bare = json.loads(run_cli("prompt", "a [cat:dog:0.5] BREAK (on a roof:1.2)", "--steps", "4", "--json").stdout)
+    assert report == bare  # the single file uses the shipped tokenizer: transformers' counts equal the pure-Python ones
+    assert [c["tokens"] for c in report["schedule"][0]["chunks"]] == [2, 3]
+    result = run_cli("prompt", "a", "--model", str(sd1_file.parent / "nothing.safetensors"), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -186,3 +186,17 @@ def test_ip_adapter_needs_its_image_encoder(engine, make_request, sd1_file, ip_a
     missing = make_request(sd1_file, ip_adapter=ref(ip_adapter_file), references=(AdapterRef(ref(tmp_path / "nope.png"), 1.0),))
     with pytest.raises(EngineError, match=r"nope\.png: reference image not found"):
         engine.generate(missing)
+
+
+def test_scheduled_and_composed_prompts_with_a_controlnet_and_references(engine, make_request, sd1_file, openpose_file, ip_adapter_file,
+                                                                         reference_file):
+    """The step callback and the AND hooks widen the ControlNet's residuals and IP-Adapter's embeddings with the batch."""
+    control = ControlInput("openpose", ref(openpose_file))
+    run = lambda prompt: pixels(engine.generate(replace(posed(make_request, sd1_file, control), prompt=prompt))).astype(np.int16)  # noqa: E731
+    cat = run("cat")
+    assert np.array_equal(run("[cat:dog:3]"), cat)  # 3 steps: `cat` throughout
+    assert not np.array_equal(run("[cat:dog:1]"), cat)
+    assert np.abs(run("cat AND dog :0") - cat).max() <= 2
+    assert np.abs(run("cat AND dog") - cat).max() > 8
+    referenced = replace(make_request(sd1_file, prompt="cat AND dog"), ip_adapter=ref(ip_adapter_file), references=(AdapterRef(ref(reference_file), 0.7),))
+    assert engine.generate(referenced).size == (64, 64)

@@ -77,7 +77,7 @@ def test_long_prompts_and_break(engine, make_request, sd1_file):
     broken = engine.generate(make_request(sd1_file, prompt="a cat BREAK on a roof", negative=long))
     assert img.size == broken.size == (64, 64)
     model = next(iter(engine._models.values()))
-    cond = engine._conditioning(model, make_request(sd1_file, prompt=long, negative="x"), {})
+    cond = engine._conditioning(model, make_request(sd1_file, prompt=long, negative="x"), {}).first_arguments()
     assert cond["prompt_embeds"].shape[1] == cond["negative_prompt_embeds"].shape[1] > 77
 
 
@@ -92,7 +92,7 @@ def test_sdxl_two_encoders_and_pooled(engine, make_request, sdxl_file):
     img = engine.generate(req)
     assert img.size == (64, 64)
     model = engine._models[req.model.fingerprint]
-    cond = engine._conditioning(model, req, {})
+    cond = engine._conditioning(model, req, {}).first_arguments()
     assert cond["prompt_embeds"].shape == (1, 77 * 3, 64 + 128)  # 1 chunk, BREAK, 100 tokens → 2 chunks
     assert cond["pooled_prompt_embeds"].shape == (1, 128)
 
