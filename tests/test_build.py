@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-
 import pdfcheck
 from comicforge.pipeline.run import BuildOptions, build
 from comicforge.pipeline.store import MANIFEST
