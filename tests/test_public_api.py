@@ -6,6 +6,7 @@ import ast
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,7 @@ PACKAGES = ("comicforge", "comicforge.post")
 def _declared_imports(package: str) -> dict[str, tuple[str, str]]:
     """name → (module, attribute) from the package's `if TYPE_CHECKING:` imports, read from its source."""
     source = importlib.util.find_spec(package).origin
-    tree = ast.parse(open(source).read())
+    tree = ast.parse(Path(source).read_text())
     found = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":

@@ -234,6 +234,41 @@ def test_nan_or_black_vae_output_is_redone_in_fp32(engine, make_request, sd1_fil
     model.vae_fp32 = None
 
 
+def test_attention_slicing_engages_and_changes_pixels_only_by_rounding(engine, make_request, sd1_file):
+    plain = pixels(engine.generate(make_request(sd1_file))).astype(np.int16)
+    sliced = pixels(engine.generate(make_request(sd1_file, options=(("attention_slicing", "true"),)))).astype(np.int16)
+    processors = {type(p).__name__ for p in engine._models["fp-" + sd1_file.name].pipe.unet.attn_processors.values()}
+    engine.generate(make_request(sd1_file))  # back to whole attention for the tests that follow
+    assert processors == {"SlicedAttnProcessor"}
+    assert np.abs(sliced - plain).max() <= 1  # the same sums in another order: float rounding, no more
+
+
+@pytest.mark.parametrize(("options", "tiled"), [((), False), ((("vae_tiling", "true"),), True), ((("vae_tiling", "false"),), False)])
+def test_vae_tiling_follows_the_option(engine, make_request, sd1_file, options, tiled):
+    engine.generate(make_request(sd1_file, options=options))
+    assert engine._models["fp-" + sd1_file.name].pipe.vae.use_tiling is tiled  # 64² is far below 4× native: not automatic
+
+
+@pytest.mark.parametrize("offload", ["model", "sequential"])
+def test_offload_on_the_cpu_changes_nothing(make_request, sd1_file, offload, engine):
+    from comicforge.engines.diffusion.engine import DiffusionEngine
+
+    expected = pixels(engine.generate(make_request(sd1_file)))
+    offloaded = DiffusionEngine(device="cpu").generate(make_request(sd1_file, options=(("offload", offload),)))
+    assert np.array_equal(pixels(offloaded), expected)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("offload", ["model", "sequential"])
+def test_offload_on_cuda_gives_the_same_pixels(make_request, sd1_file, offload):
+    from comicforge.engines.diffusion.engine import DiffusionEngine
+
+    fp32 = (("precision", "fp32"),)
+    expected = pixels(DiffusionEngine(device="cuda").generate(make_request(sd1_file, options=fp32)))
+    offloaded = DiffusionEngine(device="cuda").generate(make_request(sd1_file, options=(*fp32, ("offload", offload))))
+    assert np.array_equal(pixels(offloaded), expected)
+
+
 def test_missing_model_is_clear(engine, make_request, tmp_path):
     with pytest.raises(EngineError, match="not found") as e:
         engine.generate(make_request(tmp_path / "gone.safetensors"))
