@@ -292,3 +292,10 @@ def test_metadata_round_trip_through_png(engine, make_request, sd1_file, tmp_pat
     assert params["Steps"] == "3" and params["Sampler"] == "Euler a" and params["CFG scale"] == "6.5"
     assert params["Seed"] == "1234" and params["Size"] == "96x64" and params["Clip skip"] == "2"
     assert params["Model hash"] == file_sha256(sd1_file)[:10]
+
+
+def test_create_engine_by_name():
+    from comicforge.engines.registry import create_engine
+
+    eng = create_engine("diffusion")
+    assert eng.name == "diffusion" and eng.version.startswith("diffusion-")
