@@ -122,33 +122,53 @@ def hyphen_splits(word: Word, language: str) -> list[tuple[Word, Word]]:
 Measure = Callable[[Word], float]
 
 
-def wrap_words(words: list[Word], measure: Measure, space: float, limit: float, splits: Callable[[Word], list[tuple[Word, Word]]]) -> list[list[Word]]:
-    """Greedy wrap at a limit; a word that overflows is hyphenated when `splits` offers a head that fits."""
+Splits = list[tuple[Word, Word]]
+
+
+def wrap_words(words: list[Word], measure: Measure, space: float, limit: float, splits: Callable[[Word], Splits]) -> list[list[Word]]:
+    """Greedy wrap at a limit; a word that overflows is hyphenated when `splits` offers a head that fits.
+
+    The tail of a broken word breaks again only at the whole word's hyphenation points.
+    """
     lines: list[list[Word]] = []
     extent = 0.0
-    queue = list(words)
+    queue: list[tuple[Word, Splits | None]] = [(word, None) for word in words]
     while queue:
-        word = queue.pop(0)
+        word, known = queue.pop(0)
         width = measure(word)
         if lines and extent + space + width <= limit:
             lines[-1].append(word)
             extent += space + width
             continue
+        options = known if known is not None else splits(word)
         room = limit - extent - space if lines else limit
-        head = next(((h, t) for h, t in splits(word) if measure(h) <= room), None) if width > room else None
+        head = _head_within(options, room, measure) if width > room else None
         if head and lines and extent > 0:
             lines[-1].append(head[0])
-            queue.insert(0, head[1])
-            extent = limit
-            continue
-        if head and not lines:
+        elif not head and width > limit:  # too long even for a line of its own: break it at the start of one
+            head = _head_within(options, limit, measure)
+            if head:
+                lines.append([head[0]])
+        elif head:
             lines.append([head[0]])
-            queue.insert(0, head[1])
+        if head:
+            queue.insert(0, (head[1], _tail_splits(options, head[1])))
             extent = limit
             continue
         lines.append([word])
         extent = width
     return lines
+
+
+def _head_within(options: Splits, room: float, measure: Measure) -> tuple[Word, Word] | None:
+    """The longest hyphenated head that fits in `room`, with its tail."""
+    return next(((h, t) for h, t in options if measure(h) <= room), None)
+
+
+def _tail_splits(options: Splits, tail: Word) -> Splits:
+    """The splits of a one-face word's tail: the word's own later hyphenation points."""
+    text, face = tail[0]
+    return [(((text[: len(text) - len(rest[0][0])] + "-", face),), rest) for _, rest in options if len(rest[0][0]) < len(text)]
 
 
 def _line(words: list[Word], faces: Faces, size: float, vertical: bool) -> Line:

@@ -61,14 +61,37 @@ def test_emphasis_uses_the_emphasis_faces():
     assert "*" not in "".join(t for t, _ in runs) and "_" not in "".join(t for t, _ in runs)
 
 
-def test_hyphenation_breaks_a_word_too_long_for_the_line():
-    word = "Incomprehensibilities"
-    narrow = text_width(word.upper(), FACES.regular, 9) * 0.6
-    plain = fit_text(word, FACES, 9, narrow)
-    hyphenated = fit_text(word, FACES, 9, narrow, hyphenate=True)
-    assert len(plain.lines) == 1
-    assert len(hyphenated.lines) > 1 and hyphenated.lines[0].text.endswith("-")
-    assert "".join(line.text.rstrip("-") for line in hyphenated.lines) == word.upper()
+def _word_breaks(lines: list[str]) -> dict[str, list[int]]:
+    """Each hyphenated word of the lettered lines → the offsets where it was broken."""
+    breaks: dict[str, list[int]] = {}
+    carried, offsets = "", []
+    for line in lines:
+        words = line.split(" ")
+        for i, word in enumerate(words):
+            whole = (carried + word) if i == 0 else word
+            if i == len(words) - 1 and word.endswith("-"):
+                carried, offsets = whole[:-1], (offsets if i == 0 else []) + [len(whole) - 1]
+            elif i == 0 and offsets:
+                breaks[whole], carried, offsets = offsets, "", []
+    return breaks
+
+
+@pytest.mark.parametrize("text", ["Incomprehensibilities", "The uncharacteristically incomprehensible ventriloquist"])
+def test_hyphenation_breaks_only_at_the_dictionarys_points_and_keeps_to_the_width(text):
+    import pyphen
+
+    narrow = text_width("INCOMPREHENSIBILITIES", FACES.regular, 9) * 0.6
+    plain = fit_text(text, FACES, 9, narrow)
+    hyphenated = fit_text(text, FACES, 9, narrow, hyphenate=True)
+    assert any(line.extent > narrow for line in plain.lines)  # without hyphenation the long words overflow
+    assert all(line.extent <= narrow for line in hyphenated.lines), [(line.text, line.extent) for line in hyphenated.lines]
+    lines = [line.text for line in hyphenated.lines]
+    assert " ".join(lines).replace("- ", "") == text.upper()
+    breaks = _word_breaks(lines)
+    assert breaks, lines
+    dictionary = pyphen.Pyphen(lang="en")  # the book's language, straight from pyphen's dictionary
+    for word, offsets in breaks.items():
+        assert set(offsets) <= set(dictionary.positions(word.lower())), (word, offsets, dictionary.inserted(word.lower()))
 
 
 def test_vertical_text_is_columns_within_the_limit():
