@@ -124,14 +124,23 @@ def test_balloons_follow_reading_order_inside_the_live_area(rtl):
         assert x >= 120 and y >= 100 and x + w <= 400 and y + h <= 300
 
 
-def test_balloons_avoid_the_speakers_face_and_aim_the_tail_at_it():
-    (balloon,) = place_balloons([_balloon("Hello there!")], PANEL, PANEL, {"mira": (0.5, 0.2)}, False)
-    head = (PANEL[0] + 0.5 * PANEL[2], PANEL[1] + 0.2 * PANEL[3])
+@pytest.mark.parametrize("head", [(0.5, 0.2), (0.15, 0.8), (0.85, 0.75), (0.5, 0.9)])
+def test_balloons_avoid_the_speakers_face_and_aim_the_tail_at_it(head):
+    from comicforge.letter.balloons import FACE_RADIUS
+
+    (balloon,) = place_balloons([_balloon("Hello there!")], PANEL, PANEL, {"mira": head}, False)
+    hx, hy = PANEL[0] + head[0] * PANEL[2], PANEL[1] + head[1] * PANEL[3]
     x, y, w, h = balloon.outer
-    assert not (x < head[0] < x + w and y < head[1] < y + h)
-    tip = balloon.tail[1]
-    before = math.dist((balloon.cx, balloon.cy), head)
-    assert math.dist(tip, head) < before  # the tail points toward the head, stopping short of the face
+    assert not (x < hx < x + w and y < hy < y + h)  # the balloon is not over the face
+    base_a, tip, base_b = balloon.tail
+    to_head, to_tip = (hx - balloon.cx, hy - balloon.cy), (tip[0] - balloon.cx, tip[1] - balloon.cy)
+    cross = to_head[0] * to_tip[1] - to_head[1] * to_tip[0]
+    assert abs(cross) <= 1e-6 * math.hypot(*to_head) * math.hypot(*to_tip)  # the tip lies on the line to the head…
+    assert to_head[0] * to_tip[0] + to_head[1] * to_tip[1] > 0  # …on the head's side
+    assert _radius(tip, balloon.cx, balloon.cy, balloon.rx, balloon.ry) > 1  # outside the balloon
+    assert math.dist(tip, (hx, hy)) >= FACE_RADIUS * min(PANEL[2], PANEL[3])  # stopping short of the face
+    assert _radius(base_a, balloon.cx, balloon.cy, balloon.rx, balloon.ry) < 1  # rooted inside the balloon
+    assert _radius(base_b, balloon.cx, balloon.cy, balloon.rx, balloon.ry) < 1
 
 
 def test_anchor_tail_and_linked_balloons():
