@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree as ET
 
 from PIL import Image
+
+from comicforge.spec.jobs import ExportJob
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed entry times: identical inputs give identical archives
 
@@ -20,16 +21,14 @@ def _date_parts(date: str | None) -> list[tuple[str, int | None]]:
     return [("Year", year), ("Month", month), ("Day", day)]
 
 
-def comic_info(meta: dict[str, Any], pages: list[Path]) -> bytes:
+def comic_info(meta: ExportJob, pages: list[Path]) -> bytes:
     """ComicInfo.xml: title, series, number, date, writer, page count, language, colour, manga direction, pages."""
     root = ET.Element("ComicInfo", {"xmlns:xsd": "http://www.w3.org/2001/XMLSchema", "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance"})
     fields = [
-        ("Title", meta.get("title")), ("Series", meta.get("series")), ("Number", meta.get("number")),
-        *_date_parts(meta.get("date")),
-        ("Writer", meta.get("author")), ("PageCount", len(pages)),
-        ("LanguageISO", meta.get("language")),
-        ("BlackAndWhite", "No" if meta.get("color") == "color" else "Yes"),
-        ("Manga", "YesAndRightToLeft" if meta.get("reading") == "rtl" else "No"),
+        ("Title", meta.title), ("Series", meta.series), ("Number", meta.number), *_date_parts(meta.date),
+        ("Writer", meta.author), ("PageCount", len(pages)), ("LanguageISO", meta.language),
+        ("BlackAndWhite", "No" if meta.color == "color" else "Yes"),
+        ("Manga", "YesAndRightToLeft" if meta.reading == "rtl" else "No"),
     ]
     for name, value in fields:
         if value is not None and value != "":
@@ -43,10 +42,11 @@ def comic_info(meta: dict[str, Any], pages: list[Path]) -> bytes:
             attrs["Type"] = "FrontCover"
         ET.SubElement(listing, "Page", attrs)
     ET.indent(root)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    text: bytes = ET.tostring(root, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + text
 
 
-def write_cbz(pages: list[Path], target: Path, meta: dict[str, Any]) -> None:
+def write_cbz(pages: list[Path], target: Path, meta: ExportJob) -> None:
     """Zip the pages (stored: PNG and JPEG are already compressed) with ComicInfo.xml, in reading order."""
     digits = max(3, len(str(len(pages))))
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:

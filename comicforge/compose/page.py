@@ -12,6 +12,8 @@ from comicforge.letter.balloons import PlacedBalloon, place_balloons
 from comicforge.letter.shapes import Path as ShapePath
 from comicforge.letter.shapes import ellipse_path, inset_band, outline_path, polygon_path, rect_path, tail_path, tail_seam
 from comicforge.letter.text import block_runs, text_width
+from comicforge.spec.jobs import PageJob
+from comicforge.spec.lettering import SfxSpec
 
 VERSION = "compose-2"
 INK = "#000000"
@@ -24,18 +26,18 @@ WHISPER_DASH = [2.0, 1.5]
 Op = dict[str, Any]
 
 
-def compose_art(spec: dict[str, Any], panels: list[Path]) -> Image.Image:
+def compose_art(spec: PageJob, panels: list[Path]) -> Image.Image:
     """The page's raster layer: white paper with each finished panel pasted at its pixel box."""
-    mode = {"color": "RGB", "grayscale": "L", "bitmap": "L"}[spec["color"]]
-    page = Image.new(mode, tuple(spec["pixels"]), 255 if mode == "L" else (255, 255, 255))
-    for panel, path in zip(spec["panels"], panels):
-        x0, y0, x1, y1 = panel["box"]
-        with Image.open(path) as art:
-            art = art.convert(mode) if art.mode != mode else art
+    mode = {"color": "RGB", "grayscale": "L", "bitmap": "L"}[spec.color]
+    page = Image.new(mode, spec.pixels, 255 if mode == "L" else (255, 255, 255))
+    for panel, path in zip(spec.panels, panels):
+        x0, y0, x1, y1 = panel.box
+        with Image.open(path) as stored:
+            art = stored.convert(mode) if stored.mode != mode else stored
             if art.size != (x1 - x0, y1 - y0):
                 art = art.resize((x1 - x0, y1 - y0), Image.Resampling.LANCZOS)
             page.paste(art, (x0, y0))
-    if spec["color"] == "bitmap":
+    if spec.color == "bitmap":
         page = page.convert("1")  # panels already screened stay exact; continuous tone is error-diffused
     return page
 
@@ -48,26 +50,25 @@ def path_op(d: ShapePath, fill: str | None, stroke: float, dash: list[float] | N
     return op
 
 
-def compose_overlay(spec: dict[str, Any]) -> tuple[list[Op], list[str]]:
+def compose_overlay(spec: PageJob) -> tuple[list[Op], list[str]]:
     """Vector operations in page points (borders, balloons, SFX; proof marks tagged) and lettering warnings."""
     ops: list[Op] = []
     warnings: list[str] = []
-    rtl = spec["reading"] == "rtl"
-    live = tuple(spec["live"])
-    ops.append(path_op(rect_path(*live), None, 0.5, [4.0, 3.0], PROOF_LIVE, proof=True))
-    for panel in spec["panels"]:
-        rect = tuple(panel["rect"])
-        if spec["border"] > 0:
-            ops.append(path_op(rect_path(*rect), None, spec["border"]))
-        heads = {head[2]: (head[0], head[1]) for head in panel["heads"] if head and head[2]}
-        placed = place_balloons(panel["balloons"], rect, live, heads, rtl)  # type: ignore[arg-type]
+    rtl = spec.reading == "rtl"
+    ops.append(path_op(rect_path(*spec.live), None, 0.5, [4.0, 3.0], PROOF_LIVE, proof=True))
+    for panel in spec.panels:
+        rect = panel.rect
+        if spec.border > 0:
+            ops.append(path_op(rect_path(*rect), None, spec.border))
+        heads = {head.who: (head.x, head.y) for head in panel.heads if head and head.who}
+        placed = place_balloons(panel.balloons, rect, spec.live, heads, rtl)
         ops += balloon_layers(placed)
         for index, balloon in enumerate(placed, start=1):
             if balloon.overflow:
-                warnings.append(f"page {spec['number']}, panel {panel['id']}, balloon {index}: text does not fit even at the minimum size "
+                warnings.append(f"page {spec.number}, panel {panel.id}, balloon {index}: text does not fit even at the minimum size "
                                 f"({balloon.block.size:g} pt); it overflows the panel")
                 ops.append(path_op(rect_path(*balloon.outer), None, 1.5, [3.0, 2.0], PROOF_OVERFLOW, proof=True))
-        for sfx in panel.get("sfx", []):
+        for sfx in panel.sfx:
             ops += sfx_ops(sfx, rect)
     return ops, warnings
 
@@ -96,14 +97,14 @@ def balloon_layers(placed: list[PlacedBalloon]) -> list[Op]:
     return under + shapes + seams + text
 
 
-def sfx_ops(sfx: dict[str, Any], panel: tuple[float, ...]) -> list[Op]:
+def sfx_ops(sfx: SfxSpec, panel: tuple[float, ...]) -> list[Op]:
     """Display lettering: large text rotated about its centre, outlined and filled."""
     x, y, w, h = panel
-    cx, cy = x + sfx["at"][0] * w, y + sfx["at"][1] * h
-    size, font = sfx["size"], sfx["font"]["path"]
-    width = text_width(sfx["text"], font, size)
-    theta = math.radians(sfx["angle"])  # counter-clockwise on the page; y points down
+    cx, cy = x + sfx.at[0] * w, y + sfx.at[1] * h
+    size, font = sfx.size, sfx.font.path
+    width = text_width(sfx.text, font, size)
+    theta = math.radians(sfx.angle)  # counter-clockwise on the page; y points down
     dx, dy = -width / 2, size * 0.35  # baseline start relative to the centre, before rotation
     start = (cx + dx * math.cos(theta) + dy * math.sin(theta), cy - dx * math.sin(theta) + dy * math.cos(theta))
-    return [{"op": "text", "x": start[0], "y": start[1], "size": size, "font": font, "text": sfx["text"], "color": sfx["fill"],
-             "angle": sfx["angle"], "outline": sfx["outline_width"], "outline_color": sfx["outline"]}]
+    return [{"op": "text", "x": start[0], "y": start[1], "size": size, "font": font, "text": sfx.text, "color": sfx.fill,
+             "angle": sfx.angle, "outline": sfx.outline_width, "outline_color": sfx.outline}]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from comicforge.letter.fonts import registered_font_name
-from comicforge.post.settings import hex_rgb
+from comicforge.spec.settings import hex_rgb
 
 Op = dict[str, Any]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

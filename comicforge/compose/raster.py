@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from comicforge.post.settings import hex_rgb
+from comicforge.spec.settings import hex_rgb
 
 Op = dict[str, Any]
 Point = tuple[float, float]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw
 
-from comicforge.spec.requests import RefineStep
+from comicforge.spec.requests import Inpaint
 
 
-def repaint_mask(step: RefineStep, size: tuple[int, int]) -> Image.Image:
+def repaint_mask(step: Inpaint, size: tuple[int, int]) -> Image.Image:
     """The inpaint mask at an image's size: the step's mask file and/or rectangles; white = repaint."""
     mask = Image.new("L", size, 0)
     if step.mask is not None:

@@ -10,9 +10,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from comicforge.control.masks import repaint_mask
-from comicforge.post.settings import hex_rgb
 from comicforge.spec.poses import PlacedPose, Point
-from comicforge.spec.requests import GenerateRequest, RefineStep, step_request
+from comicforge.spec.requests import Edit, GenerateRequest, Img2Img, Outpaint, Upscale, step_request
+from comicforge.spec.settings import hex_rgb
 
 VERSION = "draft-1"
 DEFAULT_FIGURE_COLOURS = ("#3b6ea5", "#c0504d", "#6a9b4e", "#8064a2", "#d08b2c")
@@ -154,16 +154,16 @@ class DraftEngine:
         )
         return canvas
 
-    def refine(self, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:
+    def refine(self, request: GenerateRequest, image: Image.Image, step: Edit) -> Image.Image:
         """Storyboard editing: blend a fresh draft in (img2img), repaint a mask, extend the canvas, or resize."""
         image = image.convert("RGB")
-        if step.kind == "upscale":
+        if isinstance(step, Upscale):
             size = (step.width or image.width, step.height or image.height)
             return image.resize(size, Image.Resampling.LANCZOS)
-        if step.kind == "outpaint":
+        if isinstance(step, Outpaint):
             return _outpaint(self, request, image, step)
         redraw = self.generate(step_request(request, step, image.size))
-        if step.kind == "img2img":
+        if isinstance(step, Img2Img):
             return Image.blend(image, redraw, step.strength)
         mask = repaint_mask(step, image.size)
         return Image.composite(Image.blend(image, redraw, step.strength), image, mask)
@@ -172,7 +172,7 @@ class DraftEngine:
         """Nothing resident."""
 
 
-def _outpaint(engine: DraftEngine, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:
+def _outpaint(engine: DraftEngine, request: GenerateRequest, image: Image.Image, step: Outpaint) -> Image.Image:
     """Extend the canvas by fractions of its size; the old pixels stay exactly where they were."""
     left, top, right, bottom = step.extend
     width = round(image.width * (1 + left + right))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from PIL import Image
 
-    from comicforge.spec.requests import GenerateRequest, RefineStep
+    from comicforge.spec.requests import Edit, GenerateRequest
 
 
 @runtime_checkable
@@ -21,7 +21,7 @@ class Engine(Protocol):
         """Render one panel at (request.width, request.height), RGB."""
         ...
 
-    def refine(self, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:
+    def refine(self, request: GenerateRequest, image: Image.Image, step: Edit) -> Image.Image:
         """Apply one editing step to a panel image (the panel's request gives prompt, model, seed…)."""
         ...
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from comicforge.letter.shapes import OUTER, TAIL_HALF_WIDTH, Point, link_points, tail_points, thought_bubbles
 from comicforge.letter.text import Faces, TextBlock, box_around, ellipse_around, fit_text
+from comicforge.spec.lettering import BalloonSpec
 
 Box = tuple[float, float, float, float]  # x, y, w, h in page points
 INSET = 3.0  # balloons keep this far (points) inside the panel and the live area
@@ -38,9 +39,9 @@ class PlacedBalloon:
         return self.cx - self.rx * scale, self.cy - self.ry * scale, 2 * self.rx * scale, 2 * self.ry * scale
 
 
-def faces_of(spec: dict[str, Any]) -> Faces:
+def faces_of(spec: BalloonSpec) -> Faces:
     """The font files of a balloon spec."""
-    return Faces(spec["font"]["path"], spec["bold"]["path"], spec["italic"]["path"])
+    return Faces(spec.font.path, spec.bold.path, spec.italic.path)
 
 
 def room_for(panel: Box, live: Box) -> Box:
@@ -51,51 +52,48 @@ def room_for(panel: Box, live: Box) -> Box:
     return x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0)
 
 
-def fit_balloon(spec: dict[str, Any], room: Box) -> tuple[TextBlock, float, float, bool]:
+def fit_balloon(spec: BalloonSpec, room: Box) -> tuple[TextBlock, float, float, bool]:
     """The largest text size (down to the minimum) whose balloon fits the room: block, radii, overflow."""
-    style = spec["style"]
+    style, vertical, size = spec.style, spec.vertical, spec.size
     scale = OUTER.get(style, 1.0)
-    vertical = spec.get("vertical", False)
-    size = spec["size"]
     while True:
         limit = (room[3] if vertical else room[2]) * (0.8 if style == "caption" else 0.62) / scale
-        block = fit_text(spec["text"], faces_of(spec), size, limit, caps=spec.get("caps", True), box=style == "caption",
-                         hyphenate=bool(spec.get("hyphenate")), language=spec.get("hyphenate") or "en",
-                         vertical=vertical, leading=spec.get("leading", 1.2))
+        block = fit_text(spec.text, faces_of(spec), size, limit, caps=spec.caps, box=style == "caption",
+                         hyphenate=bool(spec.hyphenate), language=spec.hyphenate or "en", vertical=vertical, leading=spec.leading)
         rx, ry = box_around(block, size * 0.4) if style == "caption" else ellipse_around(block, size * 0.3)
         fits = 2 * rx * scale <= room[2] and 2 * ry * scale <= room[3]
-        if fits or size - SIZE_STEP < spec.get("min_size", size) - 1e-9:
+        if fits or size - SIZE_STEP < spec.min_size - 1e-9:
             return block, rx, ry, not fits
         size -= SIZE_STEP
 
 
-def place_balloons(balloons: list[dict[str, Any]], panel: Box, live: Box, heads: dict[str, Point], rtl: bool) -> list[PlacedBalloon]:
+def place_balloons(balloons: Sequence[BalloonSpec], panel: Box, live: Box, heads: dict[str, Point], rtl: bool) -> list[PlacedBalloon]:
     """Fit and place a panel's balloons in reading order, avoiding faces and each other; tails and links to speakers."""
     room = room_for(panel, live)
     faces = [_face_box(point, panel) for point in heads.values()]
     placed: list[PlacedBalloon] = []
     for index, spec in enumerate(balloons):
         block, rx, ry, overflow = fit_balloon(spec, room)
-        scale = OUTER.get(spec["style"], 1.0)
+        scale = OUTER.get(spec.style, 1.0)
         previous = placed[-1] if placed else None
-        if spec.get("at"):
-            cx, cy = _clamp(panel[0] + spec["at"][0] * panel[2], panel[1] + spec["at"][1] * panel[3], rx * scale, ry * scale, room)
+        if spec.at:
+            cx, cy = _clamp(panel[0] + spec.at[0] * panel[2], panel[1] + spec.at[1] * panel[3], rx * scale, ry * scale, room)
         else:
-            head = heads.get(spec.get("who") or "")
+            head = heads.get(spec.who or "")
             speaker = (panel[0] + head[0] * panel[2], panel[1] + head[1] * panel[3]) if head else None
             cx, cy = _best_spot(rx * scale, ry * scale, room, [p.outer for p in placed] + faces, previous, speaker, rtl)
         linked = _links_to_previous(balloons, index)
-        balloon = PlacedBalloon(spec["style"], cx, cy, rx, ry, block, overflow=overflow)
+        balloon = PlacedBalloon(spec.style, cx, cy, rx, ry, block, overflow=overflow)
         placed.append(_point_at_speaker(balloon, spec, panel, heads, previous if linked else None))
     return placed
 
 
-def _links_to_previous(balloons: list[dict[str, Any]], index: int) -> bool:
+def _links_to_previous(balloons: Sequence[BalloonSpec], index: int) -> bool:
     """Consecutive balloons of one speaker are joined (unless the second says link: false)."""
-    if index == 0 or balloons[index]["style"] == "caption":
+    if index == 0 or balloons[index].style == "caption":
         return False
     this, before = balloons[index], balloons[index - 1]
-    return bool(this.get("link", True) and this.get("who") and this.get("who") == before.get("who") and not this.get("tail"))
+    return bool(this.link and this.who and this.who == before.who and not this.tail)
 
 
 def _face_box(head: Point, panel: Box) -> Box:
@@ -148,7 +146,7 @@ def _reads_before(cx: float, cy: float, oy: float, previous: PlacedBalloon, rtl:
     return 1.0 if level and earlier else 0.0
 
 
-def _point_at_speaker(balloon: PlacedBalloon, spec: dict[str, Any], panel: Box, heads: dict[str, Point], linked: PlacedBalloon | None) -> PlacedBalloon:
+def _point_at_speaker(balloon: PlacedBalloon, spec: BalloonSpec, panel: Box, heads: dict[str, Point], linked: PlacedBalloon | None) -> PlacedBalloon:
     """Add the tail (or thought bubbles, or the link to the previous balloon) aimed at the speaker's head or anchor."""
     if linked is not None:
         half = min(balloon.ry, linked.ry) * 0.35
@@ -158,22 +156,22 @@ def _point_at_speaker(balloon: PlacedBalloon, spec: dict[str, Any], panel: Box, 
         return balloon
     if balloon.style == "thought":
         return replace(balloon, bubbles=tuple(thought_bubbles(balloon.cx, balloon.cy, balloon.rx, balloon.ry, target, balloon.block.size)))
-    tip = _tip(balloon, target, panel, aimed_at_head=not spec.get("tail"))
+    tip = _tip(balloon, target, panel, aimed_at_head=not spec.tail)
     if tip is None:
         return balloon
     half = TAIL_HALF_WIDTH * balloon.block.size
     return replace(balloon, tail=tuple(tail_points(balloon.cx, balloon.cy, balloon.rx, balloon.ry, tip, half)))
 
 
-def _tail_target(spec: dict[str, Any], panel: Box, heads: dict[str, Point], balloon: PlacedBalloon) -> Point | None:
+def _tail_target(spec: BalloonSpec, panel: Box, heads: dict[str, Point], balloon: PlacedBalloon) -> Point | None:
     """The author's anchor, else the speaker's head from the pose, else below the balloon (an off-pose speaker)."""
     x, y, w, h = panel
-    if spec["style"] == "caption":
+    if spec.style == "caption":
         return None
-    if spec.get("tail"):
-        return x + spec["tail"][0] * w, y + spec["tail"][1] * h
-    if spec.get("who") in heads:
-        hx, hy = heads[spec["who"]]
+    if spec.tail:
+        return x + spec.tail[0] * w, y + spec.tail[1] * h
+    if spec.who in heads:
+        hx, hy = heads[spec.who]
         return x + hx * w, y + hy * h
     return balloon.cx - balloon.rx * 0.3, min(balloon.cy + balloon.ry * 2.2, y + h - INSET)
 

@@ -52,8 +52,8 @@ def emphasis_candidates(path: Path) -> tuple[Path, Path]:
 def emphasis_fonts(name: str, root: Path) -> tuple[Path, Path]:
     """The (bold, italic) faces for `*bold*` and `_italic_`: the built-in family, sibling files, else the font itself."""
     if name in BUILTIN_EMPHASIS:
-        bold, italic = BUILTIN_EMPHASIS[name]
-        return builtin_font_dir() / BUILTIN_FONTS[bold], builtin_font_dir() / BUILTIN_FONTS[italic]
+        bold_name, italic_name = BUILTIN_EMPHASIS[name]
+        return builtin_font_dir() / BUILTIN_FONTS[bold_name], builtin_font_dir() / BUILTIN_FONTS[italic_name]
     path = find_font(name, root)
     assert path is not None
     bold, italic = emphasis_candidates(path)

@@ -68,7 +68,7 @@ def text_width(text: str, font: str, size: float) -> float:
     """Advance width of a string in points."""
     from reportlab.pdfbase import pdfmetrics
 
-    return pdfmetrics.stringWidth(text, registered_font_name(font), size)
+    return float(pdfmetrics.stringWidth(text, registered_font_name(font), size))
 
 
 def parse_emphasis(text: str) -> list[list[Word]]:

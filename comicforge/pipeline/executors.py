@@ -25,9 +25,9 @@ class LocalExecutor:
         self.engines: dict[str, Any] = {}
 
     def execute(self, job: Job, inputs: Inputs) -> Result:
-        from comicforge.pipeline.stages import STAGES
+        from comicforge.pipeline.stages import job_spec, stage_table
 
-        return STAGES[job.stage](job, inputs, self)
+        return stage_table()[job.stage].run(job_spec(job), inputs, self)
 
     def engine(self, name: str) -> Any:
         """The resident engine of that name."""

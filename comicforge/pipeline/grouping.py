@@ -15,7 +15,7 @@ def panel_order_key(request: GenerateRequest) -> tuple[str, tuple[str, ...], str
 
 
 def generate_order_key(spec: dict[str, Any]) -> tuple[str, tuple[str, tuple[str, ...], str]]:
-    """Sort key of a generate job from its spec: its engine, then `panel_order_key` of its request."""
-    from comicforge.spec.codec import request_from_json
+    """Sort key of a generate job from its spec's JSON form: its engine, then `panel_order_key` of its request."""
+    from comicforge.spec.codec import decode
 
-    return (spec["engine"], panel_order_key(request_from_json(spec)))
+    return (spec["engine"], panel_order_key(decode(GenerateRequest, spec)))

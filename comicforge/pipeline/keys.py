@@ -58,7 +58,7 @@ class Fingerprints:
         key = str(path)
         cached = self.entries.get(key)
         if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
-            return cached[2]
+            return str(cached[2])
         digest = "sha256:" + file_sha256(path)
         self.entries[key] = [stat.st_size, stat.st_mtime_ns, digest]
         self.dirty = True

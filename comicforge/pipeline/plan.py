@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from comicforge.pipeline.keys import canonical_json, job_key, plain
+from comicforge.spec.codec import encode
+
+if TYPE_CHECKING:
+    from comicforge.spec.jobs import OutputSettings
 
 
 @dataclass
 class Job:
-    """One unit of work: its stage, spec (JSON-able), inputs, and derived key."""
+    """One unit of work: its stage, its spec's JSON form (the codec's; what the key hashes), inputs, and derived key."""
 
     id: str  # "generate:p1.2", "finish:p1.2", "page:1", "png:1", "pdf"
     stage: str
@@ -48,28 +52,35 @@ class Versions:
 
 def page_jobs(book: Any, versions: Versions) -> list[Job]:
     """Every per-panel and per-page job of the book, in dependency order (keys not yet assigned)."""
+    from comicforge.spec.jobs import OutputSettings
+
+    output = book.output or OutputSettings()
     jobs: list[Job] = []
     for page in book.pages:
         for panel in page.panels:
             jobs += _panel_jobs(panel, page, versions)
         jobs.append(_page_job(page, versions))
-        jobs.append(_image_job(page, dict(book.output), versions))
+        jobs.append(_image_job(page, output, versions))
     return jobs
 
 
-def _image_job(page: Any, output: dict[str, Any], versions: Versions) -> Job:
+def _image_job(page: Any, output: OutputSettings, versions: Versions) -> Job:
     """A page image (PNG or JPEG) at the chosen resolution."""
-    spec = {"page": page.number, "art_dpi": page.dpi, "dpi": output.get("image_dpi") or page.dpi,
-            "format": output.get("images", "png"), "quality": output.get("jpeg_quality", 90)}
-    return Job(f"png:{page.number}", "png", f"page {page.number} image", versions.export, spec, [f"page:{page.number}"])
+    from comicforge.spec.jobs import ImageJob
+
+    spec = ImageJob(page.number, page.dpi, output.image_dpi or page.dpi, output.images, output.jpeg_quality)
+    return Job(f"png:{page.number}", "png", f"page {page.number} image", versions.export, encode(spec), [f"page:{page.number}"])
 
 
 def book_meta(book: Any) -> dict[str, Any]:
-    """Book-wide facts the exporters write (title, credits, reading direction, colour)."""
+    """Book-wide facts the exporters write (title, credits, reading direction, colour): an `ExportJob`'s JSON form less
+    its pages, date and proof flag (kept in the resolved state, so the fast path keys exports without pydantic)."""
+    from comicforge.spec.jobs import OutputSettings
+
     return {
         "title": book.title, "author": book.author, "series": book.series, "number": book.number,
         "language": book.language, "reading": book.reading, "color": book.color, "page_count": len(book.pages),
-        "output": dict(book.output), "runtime": [list(o) for o in book.runtime], "icc_profile": plain(book.icc_profile),
+        "output": encode(book.output or OutputSettings()), "runtime": [list(o) for o in book.runtime], "icc_profile": plain(book.icc_profile),
     }
 
 
@@ -78,7 +89,7 @@ def publication_date(meta: dict[str, Any]) -> str | None:
     import os
     import time
 
-    date = meta.get("output", {}).get("date")
+    date: str | None = meta.get("output", {}).get("date")
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     if not date and epoch.isdigit():
         date = time.strftime("%Y-%m-%d", time.gmtime(int(epoch)))
@@ -121,47 +132,43 @@ def select_jobs(jobs: list[Job], meta: dict[str, Any], export_version: str, expo
 
 def _panel_jobs(panel: Any, page: Any, versions: Versions) -> list[Job]:
     from comicforge.post.chain import chain_reads
-    from comicforge.post.steps import parse_chain
+    from comicforge.spec.jobs import RefineJob
+    from comicforge.spec.post import FinishJob
 
-    request = plain(panel.request)
-    generate = Job(f"generate:{panel.id}", "generate", panel.id, versions.engines[panel.engine],
-                   {"engine": panel.engine, **request})
-    reads = chain_reads(parse_chain(panel.post), page.color)  # each page fact enters the key only when a step reads it
-    finish_spec = {
-        "size": list(panel.print_size), "dpi": page.dpi, "color": page.color, "post": list(panel.post),
-        "origin": list(panel.box[:2]) if "origin" in reads else None,
-        "icc_profile": plain(panel.icc_profile) if "icc_profile" in reads else None,
-        "palettes": {name: list(c) for name, c in panel.palettes} if "palettes" in reads else {},
-    }
-    refines = [
-        Job(f"refine:{panel.id}:{n}", "refine", f"{panel.id} {step.kind} #{n}", versions.engines[panel.engine],
-            {"engine": panel.engine, "step": plain(step), **request}, [f"generate:{panel.id}" if n == 1 else f"refine:{panel.id}:{n - 1}"])
-        for n, step in enumerate(panel.edits, start=1)
-    ]
-    last = refines[-1].id if refines else generate.id
-    finish = Job(f"finish:{panel.id}", "finish", panel.id, versions.post, finish_spec, [last])
-    return [generate, *refines, finish]
+    version = versions.engines[panel.engine]
+    generate = Job(f"generate:{panel.id}", "generate", panel.id, version, encode(panel.request))
+    steps = [generate]
+    for n, step in enumerate(panel.edits, start=1):
+        steps.append(Job(f"refine:{panel.id}:{n}", "refine", f"{panel.id} {step.op} #{n}", version,
+                         encode(RefineJob(panel.request, step)), [steps[-1].id]))
+    reads = chain_reads(panel.post, page.color)  # each page fact enters the key only when a step reads it
+    finish = FinishJob(
+        panel.print_size, page.dpi, page.color, panel.post, panel.box[:2] if "origin" in reads else None,
+        panel.icc_profile if "icc_profile" in reads else None, panel.palettes if "palettes" in reads else (),
+    )
+    return [*steps, Job(f"finish:{panel.id}", "finish", panel.id, versions.post, encode(finish), [steps[-1].id])]
 
 
 def _page_job(page: Any, versions: Versions) -> Job:
-    panels = [
-        {"id": p.id, "rect": list(p.rect.rounded()), "box": list(p.box), "balloons": plain(p.balloons),
-         "sfx": plain(p.sfx), "heads": [_head(pose) for pose in p.request.poses]}
+    from comicforge.spec.jobs import PageJob, PagePanel
+
+    panels = tuple(
+        PagePanel(p.id, p.rect.rounded(), p.box, p.balloons, p.sfx, tuple(_head(pose) for pose in p.request.poses))
         for p in page.panels
-    ]
-    spec = {
-        "number": page.number, "media": [round(v, 4) for v in page.media], "bleed": round(page.bleed, 4),
-        "live": list(page.live.rounded()), "dpi": page.dpi, "pixels": list(page.pixels), "color": page.color,
-        "reading": page.reading, "border": page.border, "panels": panels,
-    }
-    return Job(f"page:{page.number}", "page", f"page {page.number}", versions.compose, spec, [f"finish:{p.id}" for p in page.panels])
+    )
+    spec = PageJob(
+        page.number, (round(page.media[0], 4), round(page.media[1], 4)), round(page.bleed, 4), page.live, page.dpi,
+        page.pixels, page.color, page.reading, page.border, panels,
+    )
+    return Job(f"page:{page.number}", "page", f"page {page.number}", versions.compose, encode(spec), [f"finish:{p.id}" for p in page.panels])
 
 
-def _head(pose: Any) -> list[float] | None:
+def _head(pose: Any) -> Any:
     from comicforge.control.pose import pose_head
+    from comicforge.spec.jobs import Head
 
     head = pose_head(pose)
-    return [round(head[0], 4), round(head[1], 4), pose.who] if head else None  # type: ignore[list-item]
+    return Head(round(head[0], 4), round(head[1], 4), pose.who) if head else None
 
 
 def assign_keys(jobs: list[Job]) -> None:

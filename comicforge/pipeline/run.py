@@ -239,7 +239,7 @@ class Runner:
         """Run one job on its verified inputs and store its result."""
         from comicforge.pipeline import stages
 
-        inputs = stages.Inputs(tuple(self.verified(dep) for dep in job.deps), tuple(self.jobs[dep] for dep in job.deps))
+        inputs = stages.Inputs(tuple(self.verified(dep) for dep in job.deps), tuple(stages.job_spec(self.jobs[dep]) for dep in job.deps))
         try:
             result = self.executor.execute(job, inputs)
         except ComicforgeError as error:

@@ -1,8 +1,9 @@
-"""Each stage as a pure function of its job and its inputs (verified store folders), returning what to store."""
+"""Each stage as a pure function of its typed job spec and its inputs (verified store folders), returning what to store."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,14 +14,17 @@ from PIL import Image, PngImagePlugin
 
 if TYPE_CHECKING:
     from comicforge.pipeline.plan import Job
+    from comicforge.spec.jobs import ExportJob, ImageJob, PageJob, RefineJob
+    from comicforge.spec.post import FinishJob
+    from comicforge.spec.requests import GenerateRequest
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """A job's inputs, resolved by the runner: the verified store folder and the job of each dependency, in order."""
+    """A job's inputs, resolved by the runner: the verified store folder and the typed spec of each dependency, in order."""
 
     folders: tuple[Path, ...]
-    jobs: tuple[Job, ...]
+    specs: tuple[Any, ...]
 
     def file(self, index: int, name: str) -> Path:
         return self.folders[index] / name
@@ -66,55 +70,48 @@ def _panel_result(image: Image.Image) -> Result:
     return Result(lambda folder: save_png(image.convert("RGB"), folder / "panel.png", image.info.get("parameters")))
 
 
-def run_generate(job: Job, inputs: Inputs, tools: Tools) -> Result:
+def run_generate(request: GenerateRequest, inputs: Inputs, tools: Tools) -> Result:
     """Generate a panel with its engine."""
-    return _panel_result(tools.engine(job.spec["engine"]).generate(_request(job, tools)))
+    return _panel_result(tools.engine(request.engine).generate(_with_runtime(request, tools)))
 
 
-def _request(job: Job, tools: Tools) -> Any:
-    """A job's engine request plus the build's run-time options (memory savers, outside the key)."""
-    from comicforge.spec.codec import request_from_json
-
-    request = request_from_json(job.spec)
-    if not tools.runtime or job.spec["engine"] != "diffusion":
+def _with_runtime(request: GenerateRequest, tools: Tools) -> GenerateRequest:
+    """A request plus the build's run-time options (memory savers, outside the key)."""
+    if not tools.runtime or request.engine != "diffusion":
         return request
     return dataclasses.replace(request, options=request.options + tools.runtime)
 
 
-def run_refine(job: Job, inputs: Inputs, tools: Tools) -> Result:
+def run_refine(job: RefineJob, inputs: Inputs, tools: Tools) -> Result:
     """One editing step (img2img, inpaint, outpaint, upscale) on the previous step's image."""
-    from comicforge.spec.codec import refine_step_from_json
+    from comicforge.spec.requests import Img2Img
 
     previous = inputs.image(0, "panel.png")
-    step = refine_step_from_json(job.spec["step"])
-    if step.init is not None:
-        with Image.open(step.init.path) as init:
+    if isinstance(job.step, Img2Img) and job.step.init is not None:
+        with Image.open(job.step.init.path) as init:
             previous = init.convert("RGB").resize(previous.size, Image.Resampling.LANCZOS)
-    return _panel_result(tools.engine(job.spec["engine"]).refine(_request(job, tools), previous, step))
+    engine = tools.engine(job.request.engine)
+    return _panel_result(engine.refine(_with_runtime(job.request, tools), previous, job.step))
 
 
-def run_finish(job: Job, inputs: Inputs, tools: Tools) -> Result:
+def run_finish(job: FinishJob, inputs: Inputs, tools: Tools) -> Result:
     """Resize a generated panel to print size and apply its post chain (screens in page coordinates)."""
     from comicforge.post.chain import PostContext, apply_chain
-    from comicforge.post.steps import parse_chain
 
-    spec = job.spec
     raw = inputs.image(0, "panel.png")
-    size = tuple(spec["size"])
-    image = raw if raw.size == size else raw.resize(size, Image.Resampling.LANCZOS)
-    origin = tuple(spec["origin"]) if spec["origin"] else (0, 0)  # (0, 0) only for chains that read no position
-    context = PostContext(dpi=spec["dpi"], origin=origin, color=spec["color"], palettes={k: tuple(v) for k, v in spec["palettes"].items()},
-                          icc_profile=(spec.get("icc_profile") or {}).get("path"))
-    image = apply_chain(image, parse_chain(spec["post"]), context)  # an empty chain too: one path to the book's mode
+    image = raw if raw.size == job.size else raw.resize(job.size, Image.Resampling.LANCZOS)
+    context = PostContext(dpi=job.dpi, origin=job.origin or (0, 0), color=job.color, palettes=dict(job.palettes),  # (0, 0): chains that read no position
+                          icc_profile=job.icc_profile.path if job.icc_profile else None)
+    image = apply_chain(image, job.post, context)  # an empty chain too: one path to the book's mode
     return Result(lambda folder: save_png(image, folder / "panel.png"))
 
 
-def run_page(job: Job, inputs: Inputs, tools: Tools) -> Result:
+def run_page(job: PageJob, inputs: Inputs, tools: Tools) -> Result:
     """Compose a page's art and its vector overlay; lettering that cannot fit is a warning kept with the page."""
     from comicforge.compose.page import compose_art, compose_overlay
 
-    art = compose_art(job.spec, [inputs.file(index, "panel.png") for index in range(len(job.deps))])
-    overlay, warnings = compose_overlay(job.spec)
+    art = compose_art(job, [inputs.file(index, "panel.png") for index in range(len(job.panels))])
+    overlay, warnings = compose_overlay(job)
 
     def write(folder: Path) -> None:
         save_png(art, folder / "art.png")
@@ -123,21 +120,20 @@ def run_page(job: Job, inputs: Inputs, tools: Tools) -> Result:
     return Result(write, tuple(warnings))
 
 
-def run_png(job: Job, inputs: Inputs, tools: Tools) -> Result:
+def run_png(job: ImageJob, inputs: Inputs, tools: Tools) -> Result:
     """A page image (PNG or JPEG): art resampled to the chosen dpi, the overlay rasterised at it."""
     from comicforge.compose.raster import draw_overlay
 
-    spec = job.spec
     _, overlay = inputs.page(0)
     art = inputs.image(0, "art.png")
-    if spec["dpi"] != spec["art_dpi"]:
-        size = tuple(round(v * spec["dpi"] / spec["art_dpi"]) for v in art.size)
+    if job.dpi != job.art_dpi:
+        size = (round(art.width * job.dpi / job.art_dpi), round(art.height * job.dpi / job.art_dpi))
         art = (art.convert("L") if art.mode == "1" else art).resize(size, Image.Resampling.LANCZOS)
-    page = draw_overlay(art, overlay, spec["dpi"], proof=spec.get("proof", False))
-    if spec["format"] == "jpeg":
+    page = draw_overlay(art, overlay, job.dpi, proof=job.proof)
+    if job.format == "jpeg":
         page = page.convert("L" if page.mode in ("1", "L") else "RGB")
-        return Result(lambda folder: page.save(folder / "page.jpg", format="JPEG", quality=spec["quality"], dpi=(spec["dpi"],) * 2, optimize=True))
-    return Result(lambda folder: page.save(folder / "page.png", format="PNG", dpi=(spec["dpi"],) * 2))
+        return Result(lambda folder: page.save(folder / "page.jpg", format="JPEG", quality=job.quality, dpi=(job.dpi,) * 2, optimize=True))
+    return Result(lambda folder: page.save(folder / "page.png", format="PNG", dpi=(job.dpi,) * 2))
 
 
 def _print_pages(inputs: Inputs) -> list[Any]:
@@ -145,53 +141,74 @@ def _print_pages(inputs: Inputs) -> list[Any]:
     from comicforge.compose.pdf import PdfPage
 
     pages = []
-    for index, page_job in enumerate(inputs.jobs):
+    for index, page in enumerate(inputs.specs):
         art, overlay = inputs.page(index)
-        pages.append(PdfPage(tuple(page_job.spec["media"]), page_job.spec["bleed"], art, overlay, page_job.spec["number"]))
+        pages.append(PdfPage(page.media, page.bleed, art, overlay, page.number))
     return pages
 
 
-def print_settings(spec: dict[str, Any]) -> Any:
-    """PDF settings from an export job's spec: colour space, marks, proof, metadata, output intent."""
+def print_settings(job: ExportJob) -> Any:
+    """PDF settings from an export job: colour space, marks, proof, metadata, output intent."""
     from comicforge.compose.pdf import PrintSettings
 
-    output = spec.get("output", {})
-    space = "gray" if spec["color"] != "color" else ("cmyk" if output.get("cmyk") else "rgb")
-    date = spec.get("date")
+    output = job.output
+    space = "gray" if job.color != "color" else ("cmyk" if output.cmyk else "rgb")
     return PrintSettings(
-        space=space, crop_marks=output.get("crop_marks", False), slug=output.get("slug"), proof=spec.get("proof", False),
-        title=spec["title"], author=spec.get("author") or "", subject=spec.get("series") or "",
-        date=f"D:{date.replace('-', '')}000000Z" if date else None, condition=output.get("condition"), rtl=spec["reading"] == "rtl",
-        icc_profile=(spec.get("icc_profile") or {}).get("path"),
+        space=space, crop_marks=output.crop_marks, slug=output.slug, proof=job.proof,
+        title=job.title, author=job.author or "", subject=job.series or "",
+        date=f"D:{job.date.replace('-', '')}000000Z" if job.date else None, condition=output.condition, rtl=job.reading == "rtl",
+        icc_profile=job.icc_profile.path if job.icc_profile else None,
     )
 
 
-def run_pdf(job: Job, inputs: Inputs, tools: Tools) -> Result:
+def run_pdf(job: ExportJob, inputs: Inputs, tools: Tools) -> Result:
     """The reader-order print PDF of the selected pages."""
     from comicforge.compose.pdf import write_pdf
 
-    pages, settings = _print_pages(inputs), print_settings(job.spec)
+    pages, settings = _print_pages(inputs), print_settings(job)
     return Result(lambda folder: write_pdf(pages, folder / "book.pdf", settings))
 
 
-def run_spreads(job: Job, inputs: Inputs, tools: Tools) -> Result:
+def run_spreads(job: ExportJob, inputs: Inputs, tools: Tools) -> Result:
     """Printer spreads: the pages imposed two up for saddle stitching."""
     from comicforge.compose.pdf import write_spreads
 
-    pages, settings = _print_pages(inputs), print_settings(job.spec)
+    pages, settings = _print_pages(inputs), print_settings(job)
     return Result(lambda folder: write_spreads(pages, folder / "book.pdf", settings))
 
 
-def run_cbz(job: Job, inputs: Inputs, tools: Tools) -> Result:
+def run_cbz(job: ExportJob, inputs: Inputs, tools: Tools) -> Result:
     """A CBZ of the page images with ComicInfo.xml."""
     from comicforge.compose.cbz import write_cbz
 
     pages = [next(p for p in folder.glob("page.*")) for folder in inputs.folders]
-    return Result(lambda folder: write_cbz(pages, folder / "book.cbz", job.spec))
+    return Result(lambda folder: write_cbz(pages, folder / "book.cbz", job))
 
 
-Stage = Callable[["Job", Inputs, Tools], Result]
-STAGES: dict[str, Stage] = {
-    "generate": run_generate, "refine": run_refine, "finish": run_finish, "page": run_page, "png": run_png, "pdf": run_pdf,
-    "spreads": run_spreads, "cbz": run_cbz,
-}
+@dataclass(frozen=True)
+class Stage:
+    """A stage: the type its jobs' specs decode to, and the function that runs one."""
+
+    spec: type
+    run: Callable[[Any, Inputs, Tools], Result]
+
+
+@functools.cache
+def stage_table() -> dict[str, Stage]:
+    """Every stage by name (the spec types, and pydantic with them, are imported on the first job that runs)."""
+    from comicforge.spec.jobs import ExportJob, ImageJob, PageJob, RefineJob
+    from comicforge.spec.post import FinishJob
+    from comicforge.spec.requests import GenerateRequest
+
+    return {
+        "generate": Stage(GenerateRequest, run_generate), "refine": Stage(RefineJob, run_refine),
+        "finish": Stage(FinishJob, run_finish), "page": Stage(PageJob, run_page), "png": Stage(ImageJob, run_png),
+        "pdf": Stage(ExportJob, run_pdf), "spreads": Stage(ExportJob, run_spreads), "cbz": Stage(ExportJob, run_cbz),
+    }
+
+
+def job_spec(job: Job) -> Any:
+    """A job's typed spec, decoded from its JSON form by the codec."""
+    from comicforge.spec.codec import decode
+
+    return decode(stage_table()[job.stage].spec, job.spec)

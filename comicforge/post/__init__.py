@@ -17,15 +17,15 @@ if TYPE_CHECKING:  # the public names, re-exported (`X as X`) for type checkers;
     from comicforge.post.measure import ScreenReading as ScreenReading
     from comicforge.post.measure import ink_coverage as ink_coverage
     from comicforge.post.measure import measure_screen as measure_screen
-    from comicforge.post.steps import CmykStep as CmykStep
-    from comicforge.post.steps import CurvesStep as CurvesStep
-    from comicforge.post.steps import FlatsStep as FlatsStep
-    from comicforge.post.steps import GrayscaleStep as GrayscaleStep
-    from comicforge.post.steps import HalftoneStep as HalftoneStep
-    from comicforge.post.steps import InkStep as InkStep
-    from comicforge.post.steps import LevelsStep as LevelsStep
-    from comicforge.post.steps import PostStep as PostStep
-    from comicforge.post.steps import ScreentoneStep as ScreentoneStep
+    from comicforge.spec.post import CmykStep as CmykStep
+    from comicforge.spec.post import CurvesStep as CurvesStep
+    from comicforge.spec.post import FlatsStep as FlatsStep
+    from comicforge.spec.post import GrayscaleStep as GrayscaleStep
+    from comicforge.spec.post import HalftoneStep as HalftoneStep
+    from comicforge.spec.post import InkStep as InkStep
+    from comicforge.spec.post import LevelsStep as LevelsStep
+    from comicforge.spec.post import PostStep as PostStep
+    from comicforge.spec.post import ScreentoneStep as ScreentoneStep
 
 _LAZY = {
     **dict.fromkeys(["VERSION", "PostContext", "apply_chain"], "comicforge.post.chain"),
@@ -43,7 +43,7 @@ _LAZY = {
             "PostStep",
             "ScreentoneStep",
         ],
-        "comicforge.post.steps",
+        "comicforge.spec.post",
     ),
 }
 

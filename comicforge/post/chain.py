@@ -7,7 +7,7 @@ continuous tone and inks them over the dots: `[grayscale, screentone, ink]` work
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -17,7 +17,7 @@ from comicforge.errors import PostError
 from comicforge.layout.units import points_to_pixels
 from comicforge.post import color, halftone, ink, palette, screentone
 from comicforge.post.color import describe_mode
-from comicforge.post.steps import (
+from comicforge.spec.post import (
     CmykStep,
     CurvesStep,
     FlatsStep,
@@ -79,7 +79,7 @@ def apply_chain(image: Image.Image, steps: Sequence[PostStep], ctx: PostContext)
     art = color.flatten(image) if image.mode not in ("1", "CMYK") else image
     artwork = Artwork(art, art)
     for step in steps:
-        artwork = STEP_RUNNERS[type(step)](artwork, step, ctx)
+        artwork = run_step(artwork, step, ctx)
     return conform_to_book(artwork.image, ctx)
 
 
@@ -199,13 +199,22 @@ def require_continuous(image: Image.Image, setting: str) -> None:
         )
 
 
-STEP_RUNNERS: dict[type, Callable[[Artwork, object, PostContext], Artwork]] = {
-    HalftoneStep: halftone_art,
-    ScreentoneStep: run_screentone,
-    InkStep: run_ink,
-    FlatsStep: run_flats,
-    GrayscaleStep: run_grayscale,
-    LevelsStep: run_levels,
-    CurvesStep: run_curves,
-    CmykStep: run_cmyk,
-}
+def run_step(artwork: Artwork, step: PostStep, ctx: PostContext) -> Artwork:
+    """One step of a chain, by its type."""
+    match step:
+        case HalftoneStep():
+            return halftone_art(artwork, step, ctx)
+        case ScreentoneStep():
+            return run_screentone(artwork, step, ctx)
+        case InkStep():
+            return run_ink(artwork, step, ctx)
+        case FlatsStep():
+            return run_flats(artwork, step, ctx)
+        case GrayscaleStep():
+            return run_grayscale(artwork, step, ctx)
+        case LevelsStep():
+            return run_levels(artwork, step, ctx)
+        case CurvesStep():
+            return run_curves(artwork, step, ctx)
+        case CmykStep():
+            return run_cmyk(artwork, step, ctx)

@@ -96,7 +96,9 @@ def grey_component_replacement(rgb: np.ndarray, gcr: float = 1.0) -> np.ndarray:
 def rgb_to_cmyk_icc(image: Image.Image, profile: str | Path, intent: str = "perceptual") -> Image.Image:
     """RGB (assumed sRGB) to CMYK through an output ICC profile, with Little CMS via Pillow's ImageCms."""
     transform = cmyk_transform(str(profile), intent)
-    return ImageCms.applyTransform(image.convert("RGB"), transform)
+    converted = ImageCms.applyTransform(image.convert("RGB"), transform)
+    assert converted is not None  # None only when converting in place
+    return converted
 
 
 @lru_cache(maxsize=8)

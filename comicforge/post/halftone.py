@@ -23,7 +23,7 @@ from PIL import Image
 from comicforge.errors import PostError
 from comicforge.post.bitmap_png import write_bitmap_png
 from comicforge.post.color import grayscale
-from comicforge.post.settings import angle_problem, lpi_problem, shape_problem
+from comicforge.spec.settings import angle_problem, lpi_problem, shape_problem
 
 CELL_BITS = 8  # spot-function samples per cell axis = 2**CELL_BITS
 FIXED_ONE = 1 << 16  # one cell in the fixed-point screen coordinates
@@ -177,7 +177,8 @@ def screen_band(gray: np.ndarray, out: np.ndarray, rows: slice, screen: Screen, 
     """Screen the rows `rows` of `gray` into `out`; the band knows its place on the page."""
     band_origin = (origin[0], origin[1] + rows.start)
     band, band_out = gray[rows], out[rows]
-    for strip, thresholds in screen.threshold_strips(*band.shape, band_origin):
+    height, width = band.shape
+    for strip, thresholds in screen.threshold_strips(height, width, band_origin):
         np.greater_equal(band[strip], thresholds, out=band_out[strip])
 
 

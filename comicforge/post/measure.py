@@ -30,7 +30,7 @@ def measure_screen(ink: np.ndarray, dpi: float, symmetry: float = 90.0) -> Scree
     fy = np.fft.fftfreq(height)[:, None]
     fx = np.fft.rfftfreq(width)[None, :]
     power[np.hypot(fx, fy) < 4.0 / min(height, width)] = 0  # the window's leakage around DC
-    row, col = np.unravel_index(int(np.argmax(power)), power.shape)
+    row, col = (int(i) for i in np.unravel_index(int(np.argmax(power)), power.shape))
     peak_fy = (row if row <= height // 2 else row - height) + refine_peak(power, row, col, axis=0)
     peak_fx = col + refine_peak(power, row, col, axis=1)
     cycles_x, cycles_y = peak_fx / width, peak_fy / height

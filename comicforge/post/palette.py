@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from comicforge.errors import PostError
-from comicforge.post.settings import colour_problem, hex_rgb
+from comicforge.spec.settings import colour_problem, hex_rgb
 
 # sRGB (D65) linear RGB to XYZ, IEC 61966-2-1; rows scaled by the D65 white so Lab uses X/Xn, Z/Zn directly
 SRGB_TO_XYZ = np.array(

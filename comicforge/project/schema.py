@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from comicforge.layout.formats import TRIM_PRESETS
 from comicforge.layout.units import check_length, check_positive_length, points_to_pixels, to_points
-from comicforge.post.steps import PostStep
+from comicforge.spec.post import PostStep
 
 _RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
 

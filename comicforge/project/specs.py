@@ -3,49 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from comicforge.layout.panels import Rect
 from comicforge.spec.files import FileRef
-from comicforge.spec.requests import GenerateRequest, RefineStep
+from comicforge.spec.jobs import PageFrame
+from comicforge.spec.lettering import BalloonSpec, SfxSpec
+from comicforge.spec.requests import Edit, GenerateRequest
+
+if TYPE_CHECKING:
+    from comicforge.spec.jobs import OutputSettings
+    from comicforge.spec.post import PostStep
 
 Loc = tuple[str | int, ...]
 PixelBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels
-
-
-@dataclass(frozen=True)
-class BalloonSpec:
-    """A balloon ready for lettering: text, look, fonts, and where it sits and points."""
-
-    text: str
-    style: str  # speech | thought | whisper | shout | radio | caption
-    who: str | None
-    font: FileRef
-    bold: FileRef  # face for *bold* emphasis
-    italic: FileRef  # face for _italic_ emphasis
-    size: float  # points
-    min_size: float  # points: the text may shrink to this to fit
-    leading: float
-    caps: bool
-    hyphenate: str | None  # the hyphenation language, or None
-    vertical: bool  # top-to-bottom columns, right to left
-    link: bool  # join to the previous balloon of the same speaker
-    at: tuple[float, float] | None  # centre, fractions of the panel
-    tail: tuple[float, float] | None  # tail target, fractions of the panel
-
-
-@dataclass(frozen=True)
-class SfxSpec:
-    """A sound effect: display text at a point of the panel, rotated, filled and outlined."""
-
-    text: str
-    font: FileRef
-    size: float
-    angle: float
-    at: tuple[float, float]
-    fill: str
-    outline: str
-    outline_width: float
 
 
 @dataclass(frozen=True)
@@ -55,16 +26,19 @@ class PanelSpec:
     id: str
     page: int  # 1-based page number
     loc: Loc
-    engine: str
     request: GenerateRequest
-    post: tuple[dict[str, Any], ...]
+    post: tuple[PostStep, ...]
     rect: Rect  # points, page coordinates (media box, top-left origin)
     box: PixelBox
     balloons: tuple[BalloonSpec, ...]
     palettes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # named palettes the post chain may use
     sfx: tuple[SfxSpec, ...] = ()
-    edits: tuple[RefineStep, ...] = ()  # editing steps after generation, each its own job
+    edits: tuple[Edit, ...] = ()  # editing steps after generation, each its own job
     icc_profile: FileRef | None = None  # for CMYK conversion in the post chain
+
+    @property
+    def engine(self) -> str:
+        return self.request.engine
 
     @property
     def print_size(self) -> tuple[int, int]:
@@ -72,18 +46,9 @@ class PanelSpec:
 
 
 @dataclass(frozen=True)
-class PageSpec:
-    """A page's geometry, colour and panels in reading order."""
+class PageSpec(PageFrame):
+    """A page's frame and its resolved panels in reading order."""
 
-    number: int
-    media: tuple[float, float]  # points (trim + 2 × bleed)
-    bleed: float  # points
-    live: Rect
-    dpi: int
-    pixels: tuple[int, int]
-    color: str
-    reading: str
-    border: float
     panels: tuple[PanelSpec, ...]
 
 
@@ -99,7 +64,7 @@ class BookSpec:
     reading: str
     color: str
     pages: tuple[PageSpec, ...]
-    output: tuple[tuple[str, Any], ...] = ()  # format.output settings, sorted (export jobs' specs)
+    output: OutputSettings | None = None  # format.output (export jobs' specs); None: the defaults
     runtime: tuple[tuple[str, str], ...] = ()  # engine options that never change the pixels (memory savers)
     icc_profile: FileRef | None = None  # the book's output ICC profile
 

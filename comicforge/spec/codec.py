@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from comicforge.spec.requests import GenerateRequest, RefineStep
-
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
@@ -36,13 +34,3 @@ def decode(kind: type[T], data: Any) -> T:
 def encode(value: Any) -> Any:
     """A spec value's JSON form: dicts, lists and scalars."""
     return _adapter(type(value)).dump_python(value, mode="json")
-
-
-def request_from_json(data: dict[str, Any]) -> GenerateRequest:
-    """Rebuild a request from its JSON form (a generate job's spec: request fields plus the job's own)."""
-    return decode(GenerateRequest, data)
-
-
-def refine_step_from_json(data: dict[str, Any]) -> RefineStep:
-    """Rebuild a refine step from its JSON form."""
-    return decode(RefineStep, data)

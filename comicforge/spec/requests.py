@@ -1,9 +1,10 @@
-"""What a panel's engine is asked for: the generate request, its control inputs and its editing steps."""
+"""What a panel's engine is asked for: the generate request, its control inputs and its editing steps (a tagged union)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Literal
 
 from comicforge.spec.files import AdapterRef, FileRef
 from comicforge.spec.poses import PlacedPose
@@ -30,20 +31,54 @@ class ControlInput:
 
 
 @dataclass(frozen=True)
-class RefineStep:
-    """One editing step after generation: img2img, inpaint, outpaint or upscale (each its own job)."""
+class Img2Img:
+    """Redraw the panel from its current image (or `init`) at a denoising strength (0 keeps it, 1 repaints fully)."""
 
-    kind: str  # "img2img" | "inpaint" | "outpaint" | "upscale"
-    strength: float = 0.5  # denoising strength (0 keeps the image, 1 repaints fully)
+    op: Literal["img2img"] = "img2img"
+    strength: float = 0.5
     prompt: str | None = None  # None: the panel's prompt
     seed: int | None = None  # None: the panel's seed
-    init: FileRef | None = None  # img2img: start from this image instead of the previous step's
-    mask: FileRef | None = None  # inpaint: white = repaint, black = keep; same aspect as the panel
-    rects: tuple[tuple[float, float, float, float], ...] = ()  # inpaint: [x, y, w, h] panel fractions
-    extend: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # outpaint: left, top, right, bottom, fractions
-    width: int = 0  # upscale / outpaint: output size in pixels (0: keep)
+    init: FileRef | None = None  # start from this image instead of the previous step's
+
+
+@dataclass(frozen=True)
+class Inpaint:
+    """Repaint part of the panel: a mask file (white = repaint, the panel's aspect) and/or rectangles."""
+
+    op: Literal["inpaint"] = "inpaint"
+    strength: float = 0.75
+    prompt: str | None = None
+    seed: int | None = None
+    mask: FileRef | None = None
+    rects: tuple[tuple[float, float, float, float], ...] = ()  # [x, y, w, h] panel fractions
+
+
+@dataclass(frozen=True)
+class Outpaint:
+    """Extend the canvas by fractions on each side (the new area is painted at full strength)."""
+
+    op: Literal["outpaint"] = "outpaint"
+    prompt: str | None = None
+    seed: int | None = None
+    extend: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # left, top, right, bottom, fractions
+    width: int = 0  # output size in pixels (0: the extended canvas as it is)
     height: int = 0
-    model: FileRef | None = None  # upscale: an ESRGAN-family model (spandrel), optional
+
+
+@dataclass(frozen=True)
+class Upscale:
+    """Upscale to a pixel size (through an ESRGAN-family model when given), then a low-strength refine pass."""
+
+    op: Literal["upscale"] = "upscale"
+    strength: float = 0.3
+    prompt: str | None = None
+    seed: int | None = None
+    width: int = 0  # output size in pixels (0: keep)
+    height: int = 0
+    model: FileRef | None = None
+
+
+Edit = Img2Img | Inpaint | Outpaint | Upscale  # one editing step after generation (each its own job), tagged by `op`
 
 
 @dataclass(frozen=True)
@@ -72,9 +107,10 @@ class GenerateRequest:
     shot: str = "medium"
     label: str = ""
     options: tuple[tuple[str, str], ...] = field(default=())  # engine-specific extras (precision, offload…)
+    engine: str = "draft"  # the renderer that draws it: "draft" or "diffusion"
 
 
-def step_request(request: GenerateRequest, step: RefineStep, size: tuple[int, int]) -> GenerateRequest:
+def step_request(request: GenerateRequest, step: Edit, size: tuple[int, int]) -> GenerateRequest:
     """The panel's request with the step's prompt, seed and size."""
     return dataclasses.replace(
         request, prompt=step.prompt if step.prompt is not None else request.prompt,

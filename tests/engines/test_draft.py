@@ -9,7 +9,7 @@ import numpy as np
 from comicforge.control.pose import place_pose, preset_pose
 from comicforge.engines.protocol import Engine
 from comicforge.engines.registry import create_engine
-from comicforge.spec.codec import request_from_json
+from comicforge.spec.codec import decode
 from comicforge.spec.requests import CharacterLook, GenerateRequest
 
 REQUEST = GenerateRequest(
@@ -41,15 +41,15 @@ def test_figure_drawn_in_the_character_colour():
 
 
 def test_request_survives_its_json_form():
-    assert request_from_json(dataclasses.asdict(REQUEST)) == REQUEST
+    assert decode(GenerateRequest, dataclasses.asdict(REQUEST)) == REQUEST
 
 
 def test_inpaint_keeps_pixels_outside_the_mask():
-    from comicforge.spec.requests import RefineStep
+    from comicforge.spec.requests import Inpaint, Outpaint, Upscale
 
     engine = create_engine("draft")
     image = engine.generate(REQUEST)
-    step = RefineStep("inpaint", strength=1.0, seed=99, prompt="other", rects=((0.5, 0.5, 0.5, 0.5),))
+    step = Inpaint(strength=1.0, seed=99, prompt="other", rects=((0.5, 0.5, 0.5, 0.5),))
     out = np.asarray(engine.refine(REQUEST, image, step))
     before = np.asarray(image)
     assert np.array_equal(out[:120], before[:120]) and np.array_equal(out[:, :160], before[:, :160])
@@ -57,11 +57,11 @@ def test_inpaint_keeps_pixels_outside_the_mask():
 
 
 def test_outpaint_and_upscale_sizes():
-    from comicforge.spec.requests import RefineStep
+    from comicforge.spec.requests import Inpaint, Outpaint, Upscale
 
     engine = create_engine("draft")
     image = engine.generate(REQUEST)
-    wider = engine.refine(REQUEST, image, RefineStep("outpaint", extend=(0.25, 0.0, 0.25, 0.0)))
+    wider = engine.refine(REQUEST, image, Outpaint(extend=(0.25, 0.0, 0.25, 0.0)))
     assert wider.size == (480, 240)
     assert np.array_equal(np.asarray(wider)[:, 80:400], np.asarray(image))
-    assert engine.refine(REQUEST, image, RefineStep("upscale", width=640, height=480)).size == (640, 480)
+    assert engine.refine(REQUEST, image, Upscale(width=640, height=480)).size == (640, 480)

@@ -10,6 +10,8 @@ from comicforge.letter.balloons import fit_balloon, place_balloons
 from comicforge.letter.fonts import BUILTIN_FONTS, builtin_font_dir, missing_glyphs
 from comicforge.letter.shapes import OUTER, burst_path, cloud_path, ellipse_path, jagged_path, tail_points
 from comicforge.letter.text import Faces, fit_text, text_width
+from comicforge.spec.files import FileRef
+from comicforge.spec.lettering import BalloonSpec
 
 FONT = {name: str(builtin_font_dir() / file) for name, file in BUILTIN_FONTS.items()}
 FACES = Faces(FONT["comic-neue-bold"], FONT["comic-neue-bold-italic"], FONT["comic-neue-italic"])
@@ -102,10 +104,11 @@ def test_vertical_text_is_columns_within_the_limit():
 
 
 def _balloon(text, who="mira", style="speech", **extra):
-    font = {"path": FONT["comic-neue-bold"], "fingerprint": ""}
-    return {"text": text, "style": style, "who": who, "font": font, "bold": font, "italic": font, "size": 9.0,
-            "min_size": 6.0, "leading": 1.2, "caps": True, "hyphenate": None, "vertical": False, "link": True,
-            "at": None, "tail": None, **extra}
+    font = FileRef(FONT["comic-neue-bold"], "")
+    fields = {"text": text, "style": style, "who": who, "font": font, "bold": font, "italic": font, "size": 9.0,
+              "min_size": 6.0, "leading": 1.2, "caps": True, "hyphenate": None, "vertical": False, "link": True,
+              "at": None, "tail": None}
+    return BalloonSpec(**{**fields, **extra})
 
 
 PANEL = (100.0, 100.0, 300.0, 200.0)

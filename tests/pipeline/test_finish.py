@@ -12,7 +12,7 @@ from comicforge.pipeline.run import build
 from comicforge.pipeline.store import Store
 from comicforge.post.chain import bitmap_default, chain_reads
 from comicforge.post.halftone import Screen, halftone_image
-from comicforge.post.steps import parse_chain
+from comicforge.spec.post import parse_chain
 
 
 def _bitmap_book(project: Path, chain: str) -> None:

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from comicforge.errors import PostError
 from comicforge.post.chain import PostContext, apply_chain
 from comicforge.post.measure import ink_coverage, measure_screen
-from comicforge.post.steps import PostStep
+from comicforge.spec.post import PostStep
 from cmyk_profile import write_cmyk_profile
 
 CHAIN = TypeAdapter(list[PostStep])

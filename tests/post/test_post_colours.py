@@ -8,7 +8,7 @@ from PIL import Image
 
 from comicforge.compose.pdf import rgb_to_cmyk
 from comicforge.post.color import grey_component_replacement, rgb_to_cmyk_gcr
-from comicforge.post.settings import colour_problem, hex_rgb
+from comicforge.spec.settings import colour_problem, hex_rgb
 
 
 def test_hex_rgb_reads_both_cases_of_a_checked_colour():

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from comicforge.post.steps import (
+from comicforge.spec.post import (
     CmykAngles,
     FlatsStep,
     GrayscaleStep,

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 from comicforge.pipeline.keys import plain
-from comicforge.spec.codec import decode, encode, refine_step_from_json, request_from_json
+from comicforge.spec.codec import decode, encode
 from comicforge.spec.files import AdapterRef, FileRef
 from comicforge.spec.poses import PlacedPose
-from comicforge.spec.requests import CharacterLook, ControlInput, GenerateRequest, RefineStep
+from comicforge.spec.requests import CharacterLook, ControlInput, Edit, GenerateRequest, Img2Img, Inpaint, Outpaint, Upscale
 
 BODY = ((0.5, 0.1), (0.5, 0.2), None, *((0.4, 0.3),) * 15)
 REQUEST = GenerateRequest(
@@ -19,7 +19,7 @@ REQUEST = GenerateRequest(
     characters=(CharacterLook("mira", ("#c0392b", "#f5d0a9")),), poses=(PlacedPose(BODY, "mira", ((0.2, 0.2), None)),),
     controls=(ControlInput("lineart", None, 0.7, 0.0, 0.8, FileRef("/s.png", "fp-s")),), options=(("precision", "fp16"),),
 )
-STEP = RefineStep("inpaint", 0.4, rects=((0.1, 0.2, 0.3, 0.4),), mask=FileRef("/mask.png", "fp-k"), seed=7)
+STEP = Inpaint(strength=0.4, rects=((0.1, 0.2, 0.3, 0.4),), mask=FileRef("/mask.png", "fp-k"), seed=7)
 
 
 def _through_json(value: object) -> object:
@@ -28,9 +28,19 @@ def _through_json(value: object) -> object:
 
 
 def test_requests_and_steps_round_trip_through_json() -> None:
-    assert request_from_json({**_through_json(REQUEST), "engine": "draft", "post": []}) == REQUEST
-    assert refine_step_from_json(_through_json(STEP)) == STEP
+    assert decode(GenerateRequest, {**_through_json(REQUEST), "post": []}) == REQUEST
+    assert decode(Inpaint, _through_json(STEP)) == STEP
     assert decode(PlacedPose, _through_json(REQUEST.poses[0])) == REQUEST.poses[0]
+
+
+def test_edits_decode_to_the_type_their_op_names() -> None:
+    from pydantic import TypeAdapter
+
+    edits = [Img2Img(strength=0.3, init=FileRef("/i.png", "fp-i")), STEP, Outpaint(extend=(0.1, 0, 0.1, 0), width=64, height=32),
+             Upscale(width=512, height=768, model=FileRef("/x.pth", "fp-x"))]
+    union = TypeAdapter(Edit)
+    assert [union.validate_python(_through_json(edit)) for edit in edits] == edits
+    assert [type(union.validate_python({"op": edit.op})) for edit in edits] == [type(edit) for edit in edits]
 
 
 def test_encoding_is_the_form_job_keys_hash() -> None:
@@ -39,7 +49,7 @@ def test_encoding_is_the_form_job_keys_hash() -> None:
 
 
 def test_decoded_values_are_hashable_tuples() -> None:
-    decoded = request_from_json(_through_json(REQUEST))
+    decoded = decode(GenerateRequest, _through_json(REQUEST))
     assert isinstance(decoded.poses[0].body, tuple) and isinstance(decoded.poses[0].body[0], tuple)
     assert hash(decoded) == hash(REQUEST)
 

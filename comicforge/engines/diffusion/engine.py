@@ -48,7 +48,7 @@ from comicforge.engines.diffusion.refine import (
 from comicforge.engines.diffusion.schedulers import base_scheduler_config, make_scheduler, sampler_spec
 from comicforge.errors import EngineError
 from comicforge.spec.files import AdapterRef, FileRef
-from comicforge.spec.requests import ControlInput, GenerateRequest, RefineStep, step_request
+from comicforge.spec.requests import ControlInput, Edit, GenerateRequest, Img2Img, Outpaint, step_request
 from comicforge.weights.checkpoint import ModelInfo, detect_model
 from comicforge.weights.controlnet import check_controlnet_fits, detect_controlnet
 
@@ -136,9 +136,9 @@ class DiffusionEngine:
         image.info["parameters"] = self._parameters(model, request, vectors, controlnet_settings(controls))
         return image
 
-    def refine(self, request: GenerateRequest, image: Image.Image, step: RefineStep) -> Image.Image:
+    def refine(self, request: GenerateRequest, image: Image.Image, step: Edit) -> Image.Image:
         """One editing step through the img2img / inpaint pipelines; pixels outside a mask are kept exactly."""
-        source = read_image(step.init, "init image") if step.init is not None else image.convert("RGB")
+        source = read_image(step.init, "init image") if isinstance(step, Img2Img) and step.init is not None else image.convert("RGB")
         edit = edit_for_step(source, step)
         request = step_request(request, step, edit.image.size)
         settings, model = self._settings_and_model(request)
@@ -147,7 +147,7 @@ class DiffusionEngine:
         if denoising_steps(edit, request.steps):
             repainted = self._repaint(model, request, settings, edit, conditioning)
             result = kept_outside_mask(edit.image, repainted, edit.mask)
-        if step.kind == "outpaint" and step.width and step.height:
+        if isinstance(step, Outpaint) and step.width and step.height:
             result = result.resize((step.width, step.height), Image.Resampling.LANCZOS)
         settings_text = {"Denoising strength": format_number(edit.strength), "Size": f"{result.width}x{result.height}"}
         result.info["parameters"] = self._parameters(model, request, vectors, settings_text)

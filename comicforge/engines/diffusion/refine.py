@@ -13,9 +13,8 @@ from PIL import Image, UnidentifiedImageError
 from comicforge.control.masks import repaint_mask
 from comicforge.errors import EngineError
 from comicforge.spec.files import FileRef
-from comicforge.spec.requests import RefineStep
+from comicforge.spec.requests import Edit, Img2Img, Inpaint, Outpaint, Upscale
 
-REFINE_KINDS = ("img2img", "inpaint", "outpaint", "upscale")
 LATENT_GRID = 8  # the VAE's downscale factor: pipelines take sizes in multiples of it
 ASPECT_TOLERANCE = 0.02  # a mask whose aspect differs by more than this share from the image's is refused
 
@@ -29,18 +28,18 @@ class EditInput:
     strength: float
 
 
-def edit_for_step(image: Image.Image, step: RefineStep) -> EditInput:
+def edit_for_step(image: Image.Image, step: Edit) -> EditInput:
     """What the pipeline repaints for a step: the whole image (img2img, upscale), a mask, or an outpaint canvas."""
-    if step.kind == "img2img":
-        return EditInput(image, None, step.strength)
-    if step.kind == "upscale":
-        size = (step.width or image.width, step.height or image.height)
-        return EditInput(upscale_source(image, size, step.model), None, step.strength)
-    if step.kind == "inpaint":
-        return EditInput(image, checked_mask(step, image.size), step.strength)
-    if step.kind == "outpaint":
-        return outpaint_canvas(image, step.extend)
-    raise EngineError(f"unknown refine step {step.kind!r} (valid: {', '.join(REFINE_KINDS)})")
+    match step:
+        case Img2Img():
+            return EditInput(image, None, step.strength)
+        case Upscale():
+            size = (step.width or image.width, step.height or image.height)
+            return EditInput(upscale_source(image, size, step.model), None, step.strength)
+        case Inpaint():
+            return EditInput(image, checked_mask(step, image.size), step.strength)
+        case Outpaint():
+            return outpaint_canvas(image, step.extend)
 
 
 def denoising_steps(edit: EditInput, steps: int) -> int:
@@ -61,7 +60,7 @@ def read_image(ref: FileRef, what: str) -> Image.Image:
         raise EngineError(f"{ref.path}: cannot read {what} ({error})") from None
 
 
-def checked_mask(step: RefineStep, size: tuple[int, int]) -> Image.Image:
+def checked_mask(step: Inpaint, size: tuple[int, int]) -> Image.Image:
     """The inpaint mask at `size` (white = repaint); a mask file of another aspect is refused, naming it."""
     if step.mask is not None:
         drawn = read_image(step.mask, "inpaint mask")

@@ -23,6 +23,7 @@ from comicforge.project.resolve.resolver import Fingerprint, Resolver, kind_of, 
 from comicforge.project.schema import Character, Page, Panel, Project
 from comicforge.project.specs import BookSpec, PageSpec, PanelSpec
 from comicforge.spec.files import FileRef
+from comicforge.spec.jobs import OutputSettings
 from comicforge.spec.poses import PlacedPose
 from comicforge.spec.requests import CharacterLook, GenerateRequest
 from comicforge.spec.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
@@ -47,7 +48,7 @@ def _book(r: Resolver) -> BookSpec:
     _check_unique_ids(r, pages)
     return BookSpec(
         project.title, project.author, project.series, project.number, project.language,
-        project.format.reading, project.format.color, pages, tuple(sorted(project.format.output.model_dump().items())),
+        project.format.reading, project.format.color, pages, OutputSettings(**project.format.output.model_dump()),
         _runtime_options(project), _icc_profile_once(r),
     )
 
@@ -120,7 +121,7 @@ def _page(r: Resolver, number: int, page: Page, g: PageGeometry) -> PageSpec:
         for index, (panel, rect) in enumerate(zip(page.panels, rects), start=1)
     )
     fmt = r.project.format
-    return PageSpec(number, (g.media.w, g.media.h), g.bleed, g.live, g.dpi, g.pixels, fmt.color, fmt.reading, fmt.border, panels)
+    return PageSpec(number, (g.media.w, g.media.h), g.bleed, g.live.rounded(), g.dpi, g.pixels, fmt.color, fmt.reading, fmt.border, panels)
 
 
 def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: PageGeometry) -> PanelSpec:
@@ -132,7 +133,7 @@ def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: Page
     placed = panel_poses(r, panel, characters, aspect, loc)
     request = _request(r, panel_id, panel, characters, placed, box, loc)
     return PanelSpec(
-        panel_id, page, loc, setting(r, panel, "engine"), request, post_chain(r, panel, characters, loc),
+        panel_id, page, loc, request, post_chain(r, panel, characters, loc),
         rect, box, panel_balloons(r, panel, loc), chain_palettes(r, characters), panel_sfx(r, panel, loc),
         panel_edits(r, panel, request, box, loc), _icc_profile_once(r),
     )
@@ -160,7 +161,7 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
     width, height = generation_size(r, panel, engine, model, box)
     loras, embeddings = character_adapters(r, characters, r.models.get(model.path) if model else None)
     return GenerateRequest(
-        panel_id=panel_id, prompt=prompt, negative=negative, seed=_seed(r, panel, panel_id, characters),
+        engine=engine, panel_id=panel_id, prompt=prompt, negative=negative, seed=_seed(r, panel, panel_id, characters),
         width=width, height=height, model=model, sampler=sampler,
         steps=setting(r, panel, "steps") or DEFAULT_STEPS, cfg=_or(setting(r, panel, "cfg"), DEFAULT_CFG),
         clip_skip=setting(r, panel, "clip_skip") or 1, loras=loras, embeddings=embeddings,

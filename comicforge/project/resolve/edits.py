@@ -10,35 +10,35 @@ from comicforge.project.load import Loc
 from comicforge.project.resolve.resolver import Resolver
 from comicforge.project.schema import Panel
 from comicforge.spec.files import FileRef
-from comicforge.spec.requests import GenerateRequest, RefineStep
+from comicforge.spec.requests import Edit, GenerateRequest, Img2Img, Inpaint, Outpaint, Upscale
 
 MAX_CANVAS_PIXELS = 89_478_485  # Pillow's Image.MAX_IMAGE_PIXELS: larger images warn as decompression bombs
 
 
-def panel_edits(r: Resolver, panel: Panel, request: GenerateRequest, box: tuple[int, int, int, int], loc: Loc) -> tuple[RefineStep, ...]:
+def panel_edits(r: Resolver, panel: Panel, request: GenerateRequest, box: tuple[int, int, int, int], loc: Loc) -> tuple[Edit, ...]:
     """The panel's editing steps as engine refine steps (files fingerprinted, sizes computed)."""
-    steps = []
+    steps: list[Edit] = []
     width, height = box[2] - box[0], box[3] - box[1]
     for i, edit in enumerate(panel.edits):
         where = (*loc, "edits", i)
         common = {"prompt": edit.prompt, "seed": edit.seed}
         if edit.op == "img2img":
             init = r.checked(edit.init, (*where, "init"), "init image", kinds.image_problem) if edit.init else None
-            steps.append(RefineStep("img2img", edit.strength, init=init, **common))
+            steps.append(Img2Img(strength=edit.strength, init=init, **common))
         elif edit.op == "inpaint":
             mask = _mask(r, edit.mask, width / max(height, 1), (*where, "mask")) if edit.mask else None
-            steps.append(RefineStep("inpaint", edit.strength, mask=mask, rects=tuple(tuple(x) for x in edit.rects), **common))
+            steps.append(Inpaint(strength=edit.strength, mask=mask, rects=tuple(tuple(x) for x in edit.rects), **common))
         elif edit.op == "outpaint":
             step = _outpaint_step(edit, request, width / max(height, 1), common)
             _check_canvas(r, step, request, where)
             steps.append(step)
         else:
             model = r.checked(edit.model, (*where, "model"), "upscale model", _upscale_problem) if edit.model else None
-            steps.append(RefineStep("upscale", edit.strength, width=width, height=height, model=model, **common))
+            steps.append(Upscale(strength=edit.strength, width=width, height=height, model=model, **common))
     return tuple(steps)
 
 
-def _check_canvas(r: Resolver, step: RefineStep, request: GenerateRequest, where: Loc) -> None:
+def _check_canvas(r: Resolver, step: Outpaint, request: GenerateRequest, where: Loc) -> None:
     """An outpaint canvas must stay an image Pillow opens without a decompression-bomb warning."""
     left, top, right, bottom = step.extend
     width, height = round(request.width * (1 + left + right)), round(request.height * (1 + top + bottom))
@@ -47,16 +47,16 @@ def _check_canvas(r: Resolver, step: RefineStep, request: GenerateRequest, where
                       f"more than {MAX_CANVAS_PIXELS / 1e6:.0f} megapixels; extend less")
 
 
-def _outpaint_step(edit: Any, request: GenerateRequest, aspect: float, common: dict[str, Any]) -> RefineStep:
+def _outpaint_step(edit: Any, request: GenerateRequest, aspect: float, common: dict[str, Any]) -> Outpaint:
     """Extend fractions: to the panel's aspect (`fit`), else as written."""
     if not edit.fit:
-        return RefineStep("outpaint", 1.0, extend=(edit.left, edit.top, edit.right, edit.bottom), **common)
+        return Outpaint(extend=(edit.left, edit.top, edit.right, edit.bottom), **common)
     current = request.width / request.height
     side = (aspect / current - 1) / 2 if aspect >= current else (current / aspect - 1) / 2
     extend = (side, 0.0, side, 0.0) if aspect >= current else (0.0, side, 0.0, side)
     width = round(request.width * (1 + extend[0] + extend[2]) / 8) * 8
     height = round(request.height * (1 + extend[1] + extend[3]) / 8) * 8
-    return RefineStep("outpaint", 1.0, extend=extend, width=width, height=height, **common)
+    return Outpaint(extend=extend, width=width, height=height, **common)
 
 
 def _upscale_problem(path: Path) -> str | None:

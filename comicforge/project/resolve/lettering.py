@@ -10,8 +10,8 @@ from comicforge.letter.fonts import BUILTIN_FONTS, DEFAULT_FONT, SFX_FONT, empha
 from comicforge.project.load import Loc
 from comicforge.project.resolve.resolver import Resolver, fail_once, known
 from comicforge.project.schema import Balloon, Panel, Project
-from comicforge.project.specs import BalloonSpec, SfxSpec
 from comicforge.spec.files import FileRef
+from comicforge.spec.lettering import BalloonSpec, SfxSpec
 
 
 def panel_balloons(r: Resolver, panel: Panel, loc: Loc) -> tuple[BalloonSpec, ...]:

@@ -7,6 +7,7 @@ from typing import Any
 from comicforge.project.load import Loc
 from comicforge.project.resolve.resolver import Resolver
 from comicforge.project.schema import Character, Panel
+from comicforge.spec.post import PostStep
 
 
 def character_palette(r: Resolver, character: Character) -> tuple[str, ...]:
@@ -15,7 +16,7 @@ def character_palette(r: Resolver, character: Character) -> tuple[str, ...]:
     return tuple(character.palette or ())
 
 
-def post_chain(r: Resolver, panel: Panel, characters: list[tuple[str, Character]], loc: Loc) -> tuple[dict[str, Any], ...]:
+def post_chain(r: Resolver, panel: Panel, characters: list[tuple[str, Character]], loc: Loc) -> tuple[PostStep, ...]:
     """The panel's own chain, else the book's default chain followed by its characters' steps."""
     if panel.post is not None:
         steps = [(step, (*loc, "post", i)) for i, step in enumerate(panel.post)]
@@ -26,7 +27,7 @@ def post_chain(r: Resolver, panel: Panel, characters: list[tuple[str, Character]
     palettes = dict(chain_palettes(r, characters))
     for step, where in steps:
         _check_post_step(r, step, palettes, where)
-    return tuple(step.model_dump(mode="json") for step, _ in steps)
+    return tuple(step for step, _ in steps)
 
 
 def _check_post_step(r: Resolver, step: Any, palettes: dict[str, tuple[str, ...]], where: Loc) -> None:
@@ -34,7 +35,7 @@ def _check_post_step(r: Resolver, step: Any, palettes: dict[str, tuple[str, ...]
     from comicforge.errors import PostError
     from comicforge.post.halftone import check_screen
     from comicforge.post.palette import gather_palette
-    from comicforge.post.steps import FlatsStep, HalftoneStep, ScreentoneStep
+    from comicforge.spec.post import FlatsStep, HalftoneStep, ScreentoneStep
 
     try:
         if isinstance(step, (HalftoneStep, ScreentoneStep)):

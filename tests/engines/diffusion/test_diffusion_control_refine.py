@@ -12,7 +12,7 @@ from PIL import Image
 from comicforge.engines.diffusion.metadata import parse_parameters
 from comicforge.errors import EngineError
 from comicforge.spec.files import FileRef
-from comicforge.spec.requests import RefineStep
+from comicforge.spec.requests import Img2Img, Inpaint, Outpaint, Upscale
 
 CENTRE = ((0.25, 0.25, 0.5, 0.5),)  # x, y, w, h in panel fractions
 
@@ -39,9 +39,9 @@ def centre_mask(size: int = 64) -> np.ndarray:
 
 def test_img2img_strength_zero_keeps_the_image_and_more_repaints(engine, panel):
     request, image = panel
-    kept = engine.refine(request, image, RefineStep("img2img", strength=0.0))
+    kept = engine.refine(request, image, Img2Img(strength=0.0))
     assert np.array_equal(pixels(kept), pixels(image))
-    refined = engine.refine(request, image, RefineStep("img2img", strength=0.5))
+    refined = engine.refine(request, image, Img2Img(strength=0.5))
     assert refined.size == (64, 64) and np.abs(pixels(refined) - pixels(image)).max() > 0
     params = parse_parameters(refined.info["parameters"])
     assert params["Denoising strength"] == "0.5" and params["Seed"] == str(request.seed)
@@ -49,15 +49,15 @@ def test_img2img_strength_zero_keeps_the_image_and_more_repaints(engine, panel):
 
 def test_img2img_is_seeded_from_the_step(engine, panel):
     request, image = panel
-    a = pixels(engine.refine(request, image, RefineStep("img2img", strength=0.5, seed=3)))
-    b = pixels(engine.refine(request, image, RefineStep("img2img", strength=0.5, seed=3)))
-    c = pixels(engine.refine(request, image, RefineStep("img2img", strength=0.5, seed=4)))
+    a = pixels(engine.refine(request, image, Img2Img(strength=0.5, seed=3)))
+    b = pixels(engine.refine(request, image, Img2Img(strength=0.5, seed=3)))
+    c = pixels(engine.refine(request, image, Img2Img(strength=0.5, seed=4)))
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
 def test_inpaint_keeps_every_pixel_outside_the_mask(engine, panel):
     request, image = panel
-    out = pixels(engine.refine(request, image, RefineStep("inpaint", strength=0.9, rects=CENTRE)))
+    out = pixels(engine.refine(request, image, Inpaint(strength=0.9, rects=CENTRE)))
     inside = centre_mask()
     assert np.array_equal(out[~inside], pixels(image)[~inside])  # exact: the original is pasted back
     assert np.abs(out[inside] - pixels(image)[inside]).max() > 0
@@ -68,41 +68,41 @@ def test_inpaint_mask_file_of_another_size_but_same_aspect(engine, panel, tmp_pa
     drawn = Image.new("L", (128, 128), 0)
     drawn.paste(255, (32, 32, 96, 96))
     drawn.save(tmp_path / "mask.png")
-    out = pixels(engine.refine(request, image, RefineStep("inpaint", strength=0.9, mask=ref(tmp_path / "mask.png"))))
+    out = pixels(engine.refine(request, image, Inpaint(strength=0.9, mask=ref(tmp_path / "mask.png"))))
     assert np.array_equal(out[~centre_mask()], pixels(image)[~centre_mask()])
 
 
 def test_empty_mask_changes_nothing(engine, panel):
     request, image = panel
-    assert np.array_equal(pixels(engine.refine(request, image, RefineStep("inpaint", strength=1.0))), pixels(image))
+    assert np.array_equal(pixels(engine.refine(request, image, Inpaint(strength=1.0))), pixels(image))
 
 
 def test_outpaint_grows_the_canvas_and_keeps_the_original_in_place(engine, panel):
     request, image = panel
-    out = engine.refine(request, image, RefineStep("outpaint", extend=(0.25, 0.0, 0.25, 0.125)))
+    out = engine.refine(request, image, Outpaint(extend=(0.25, 0.0, 0.25, 0.125)))
     assert out.size == (96, 72)  # 64·1.5 × 64·1.125; 72 is a multiple of 8, 96 too
     assert np.array_equal(pixels(out)[:64, 16:80], pixels(image))
-    resized = engine.refine(request, image, RefineStep("outpaint", extend=(0.0, 0.5, 0.0, 0.0), width=50, height=75))
+    resized = engine.refine(request, image, Outpaint(extend=(0.0, 0.5, 0.0, 0.0), width=50, height=75))
     assert resized.size == (50, 75)
 
 
 def test_upscale_is_lanczos_then_img2img_at_the_strength(engine, panel):
-    """Upscale = Lanczos to the print size, then img2img: no step at a tiny strength, a repaint close to it otherwise."""
+    """Upscale = Lanczos to the print size, then img2img: no step at a tiny strength, img2img on that image otherwise."""
     request, image = panel
     lanczos = pixels(image.resize((100, 76), Image.Resampling.LANCZOS))
-    kept = engine.refine(request, image, RefineStep("upscale", strength=0.2, width=100, height=76))  # 4 × 0.2 → 0 steps
+    kept = engine.refine(request, image, Upscale(strength=0.2, width=100, height=76))  # 4 × 0.2 → 0 steps
     assert kept.size == (100, 76) and kept.mode == "RGB" and np.array_equal(pixels(kept), lanczos)
-    out = engine.refine(request, image, RefineStep("upscale", strength=0.5, width=100, height=76))
+    out = engine.refine(request, image, Upscale(strength=0.5, width=100, height=76))
     assert out.size == (100, 76) and parse_parameters(out.info["parameters"])["Size"] == "100x76"
     assert not np.array_equal(pixels(out), lanczos)  # the sampler ran, from the Lanczos image: the same as img2img on it
-    repainted = engine.refine(request, Image.fromarray(lanczos.astype(np.uint8)), RefineStep("img2img", strength=0.5))
+    repainted = engine.refine(request, Image.fromarray(lanczos.astype(np.uint8)), Img2Img(strength=0.5))
     assert np.array_equal(pixels(out), pixels(repainted))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("spandrel") is not None, reason="spandrel is installed")
 def test_upscaler_model_without_spandrel_is_a_clear_error(engine, panel, tmp_path):
     request, image = panel
-    step = RefineStep("upscale", strength=0.2, width=128, height=128, model=ref(tmp_path / "4x-UltraSharp.pth"))
+    step = Upscale(strength=0.2, width=128, height=128, model=ref(tmp_path / "4x-UltraSharp.pth"))
     with pytest.raises(EngineError, match=r"4x-UltraSharp\.pth: upscaler models need the optional package spandrel"):
         engine.refine(request, image, step)
 
@@ -111,19 +111,17 @@ def test_bad_refine_inputs_name_their_file(engine, panel, tmp_path):
     request, image = panel
     Image.new("L", (128, 64), 255).save(tmp_path / "wide-mask.png")
     with pytest.raises(EngineError, match=r"wide-mask\.png: inpaint mask is 128x64, not the panel's aspect"):
-        engine.refine(request, image, RefineStep("inpaint", mask=ref(tmp_path / "wide-mask.png")))
+        engine.refine(request, image, Inpaint(mask=ref(tmp_path / "wide-mask.png")))
     (tmp_path / "init.png").write_bytes(b"garbage")
     with pytest.raises(EngineError, match=r"init\.png: cannot read init image"):
-        engine.refine(request, image, RefineStep("img2img", init=ref(tmp_path / "init.png")))
-    with pytest.raises(EngineError, match="unknown refine step 'sharpen'"):
-        engine.refine(request, image, RefineStep("sharpen"))
+        engine.refine(request, image, Img2Img(init=ref(tmp_path / "init.png")))
     with pytest.raises(EngineError, match="outpaint needs `extend`"):
-        engine.refine(request, image, RefineStep("outpaint"))
+        engine.refine(request, image, Outpaint())
 
 
 def test_sdxl_inpaint(engine, make_request, sdxl_file):
     request = make_request(sdxl_file, steps=2)
     image = engine.generate(request)
-    out = pixels(engine.refine(request, image, RefineStep("inpaint", strength=1.0, rects=CENTRE)))
+    out = pixels(engine.refine(request, image, Inpaint(strength=1.0, rects=CENTRE)))
     assert np.array_equal(out[~centre_mask()], pixels(image)[~centre_mask()])
     assert np.abs(out[centre_mask()] - pixels(image)[centre_mask()]).max() > 0

@@ -1,4 +1,4 @@
-"""Post-processing steps as they appear in a project file: one pydantic model per operation, chosen by `op`.
+"""Post-processing steps as they appear in a project file (one pydantic model per operation, chosen by `op`), and the finish job.
 
 In YAML: `post: [{op: grayscale}, {op: screentone, lpi: 65}, {op: ink}]`. Each model validates its own
 ranges; settings that depend on the page (lpi against dpi, palette names) are checked when the chain runs.
@@ -8,14 +8,16 @@ Lengths (`sigma`, `weight`) are in points (1/72 inch), so a chain prints the sam
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from comicforge.post.settings import (
+from comicforge.spec.files import FileRef
+from comicforge.spec.settings import (
     SHAPES,
     angle_problem,
     colour_problem,
@@ -25,11 +27,12 @@ from comicforge.post.settings import (
 )
 
 Shape = Literal["round", "ellipse", "line"]
+V = TypeVar("V")
 SCREENTONE_LPI = (55.0, 85.0)
 DEFAULT_TONE_LEVELS = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0)
 
 
-def settle(problem: str | None, value: Any) -> Any:
+def settle(problem: str | None, value: V) -> V:
     """Return `value`, or raise the problem as a pydantic error whose message is exactly the problem."""
     if problem:
         raise PydanticCustomError("post_setting", "{problem}", {"problem": problem})
@@ -302,6 +305,7 @@ __all__ = [
     "CmykAngles",
     "CmykStep",
     "CurvesStep",
+    "FinishJob",
     "FlatsStep",
     "GrayscaleStep",
     "HalftoneStep",
@@ -312,3 +316,16 @@ __all__ = [
     "ScreentoneStep",
     "parse_chain",
 ]
+
+
+@dataclass(frozen=True)
+class FinishJob:
+    """A generated panel to print size and through its post chain, with the page facts its steps read."""
+
+    size: tuple[int, int]
+    dpi: int
+    color: str  # the book's mode: color | grayscale | bitmap
+    post: tuple[PostStep, ...]
+    origin: tuple[int, int] | None = None  # the panel's pixel corner on the page, for chains that place screens
+    icc_profile: FileRef | None = None  # for chains that convert to CMYK
+    palettes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # for chains that flatten to palettes
