@@ -211,6 +211,71 @@ def text_in_drawing_order(pdf: str | Path) -> str:
     return "".join(drawn).replace(" ", "")
 
 
+def page_text(pdf: str | Path, page: int, left: float | None = None, right: float | None = None) -> str:
+    """The text of one page (0-based), or of the part between x = left and x = right points, whitespace collapsed."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        textpage = document[page].get_textpage()
+        found = textpage.get_text_bounded(left=left, right=right)
+        textpage.close()
+    finally:
+        document.close()
+    return " ".join(found.split())
+
+
+@dataclass(frozen=True)
+class ShownText:
+    """One text-showing operator with the graphics state it draws in."""
+
+    text: str
+    fill: tuple[str, tuple[float, ...]]  # colour operator (g, rg or k) and its operands
+    stroke: tuple[str, tuple[float, ...]]  # G, RG or K and its operands
+    line_width: float
+    render_mode: int  # Tr: 0 fill, 1 stroke, 2 both
+    ctm: tuple[float, ...]  # the `cm` matrices multiplied together (a, b, c, d, e, f)
+
+
+FILL_OPERATORS, STROKE_OPERATORS = {"g", "rg", "k"}, {"G", "RG", "K"}
+
+
+def _concat(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
+    """`n cm` applied inside `m` (ISO 32000-1 8.3.4: the new CTM is n × m)."""
+    a, b, c, d, e, f = n
+    return (a * m[0] + b * m[2], a * m[1] + b * m[3], c * m[0] + d * m[2], c * m[1] + d * m[3],
+            e * m[0] + f * m[2] + m[4], e * m[1] + f * m[3] + m[5])
+
+
+def shown_text(pdf: str | Path, page: int = 0) -> list[ShownText]:
+    """Every Tj/TJ of a page's content stream (not descending into forms) with its colours, width and CTM."""
+    state = {"fill": ("g", (0.0,)), "stroke": ("G", (0.0,)), "width": 1.0, "mode": 0, "ctm": (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)}
+    saved: list[dict] = []
+    shown: list[ShownText] = []
+    with pikepdf.open(pdf) as document:
+        for operands, operator in pikepdf.parse_content_stream(document.pages[page]):
+            op = str(operator)
+            if op == "q":
+                saved.append(dict(state))
+            elif op == "Q":
+                state = saved.pop()
+            elif op in FILL_OPERATORS:
+                state["fill"] = (op, tuple(float(v) for v in operands))
+            elif op in STROKE_OPERATORS:
+                state["stroke"] = (op, tuple(float(v) for v in operands))
+            elif op == "w":
+                state["width"] = float(operands[0])
+            elif op == "Tr":
+                state["mode"] = int(operands[0])
+            elif op == "cm":
+                state["ctm"] = _concat(state["ctm"], tuple(float(v) for v in operands))
+            elif op in ("Tj", "TJ"):
+                parts = operands[0] if op == "TJ" else [operands[0]]
+                text = "".join(str(p) for p in parts if isinstance(p, pikepdf.String))
+                shown.append(ShownText(text, state["fill"], state["stroke"], state["width"], state["mode"], state["ctm"]))
+    return shown
+
+
 def render_gray(pdf: str | Path, dpi: float, page: int = 0) -> np.ndarray:
     """One page rendered to 8-bit gray at `dpi` (anti-aliased, as a viewer shows it)."""
     import pypdfium2

@@ -10,10 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import pdfcheck
 from comicforge.pipeline.run import BuildOptions, build
+from comicforge.pipeline.store import MANIFEST
 from support import REPO, run_cli
 
 
@@ -103,17 +102,56 @@ def _outputs(project: Path) -> dict[str, bytes]:
     return {str(p.relative_to(project / "build")): p.read_bytes() for p in sorted((project / "build").rglob("*")) if p.is_file()}
 
 
+# A build whose Nth store entry pauses once its files are written, before its manifest seals it: the test kills it
+# there, so the kill provably lands while an entry is being written (not after some guessed sleep).
+PAUSED_BUILD = """
+import sys, time
+from pathlib import Path
+import comicforge.pipeline.store as store
+from comicforge.cli import main
+
+project, nth, marker = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+seal, count = store._seal, [0]
+
+def paused_seal(folder, warnings):
+    count[0] += 1
+    if count[0] == nth:
+        marker.write_text(str(folder))
+        time.sleep(600)
+    seal(folder, warnings)
+
+store._seal = paused_seal
+main(["build", project])
+"""
+
+
+def _kill_while_writing_entry(project: Path, nth: int, marker: Path) -> Path:
+    """Start a build, wait until its `nth` new store entry is half written, SIGKILL it; the entry's temp folder."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    marker.unlink(missing_ok=True)
+    process = subprocess.Popen([sys.executable, "-c", PAUSED_BUILD, str(project), str(nth), str(marker)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.exists(), f"the build never reached entry {nth}: {process.poll()} {process.stderr.read() if process.poll() is not None else ''}"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process.stderr.close()
+    return Path(marker.read_text())
+
+
 def test_killed_build_loses_nothing(demo_project: Path, tmp_path: Path):
     reference = tmp_path / "reference"
     subprocess.run(["cp", "-r", str(demo_project), str(reference)], check=True)
     build(reference)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    for delay in (0.6, 1.0, 1.4):
-        process = subprocess.Popen([sys.executable, "-m", "comicforge", "build", str(demo_project)], env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    build(demo_project)
+    for nth in (1, 5, 9):  # each run reuses what the last one published, so these fall in different stages
+        half_written = _kill_while_writing_entry(demo_project, nth, tmp_path / "paused")
+        assert half_written.parent == demo_project / ".comicforge" / "tmp"
+        files = {p.name for p in half_written.iterdir()}
+        assert files and MANIFEST not in files, files  # art written, not sealed, never published
+    report = build(demo_project)
+    assert sum(d.build for d in report.decisions) > 0  # the killed runs left work to do
     assert _outputs(demo_project) == _outputs(reference)
     assert not (demo_project / ".comicforge" / "tmp").exists() or not any((demo_project / ".comicforge" / "tmp").iterdir())
 

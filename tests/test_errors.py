@@ -43,15 +43,20 @@ def test_debug_shows_the_traceback(tmp_path: Path):
     assert "Traceback" in result.stderr and "unknown character 'aiko'" in result.stderr
 
 
+def _tree(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under a folder: its bytes and modification time."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def test_bad_project_leaves_existing_outputs_untouched(small_project: Path):
-    run_cli("build", str(small_project))
-    pdf = small_project / "build" / "small-test-book.pdf"
-    before = pdf.read_bytes()
+    run_cli("build", str(small_project), "--export", "pdf,png,cbz,spreads")
+    before = _tree(small_project / "build")
+    assert {"small-test-book.pdf", "small-test-book.cbz", "pages/page-001.png"} <= set(before), sorted(before)
     text = (small_project / "comic.yaml").read_text()
     (small_project / "comic.yaml").write_text(text.replace("characters: [ren]\n", "characters: [aiko]\n", 1))
     result = run_cli("build", str(small_project), check=False)
     assert result.returncode == 2 and "unknown character 'aiko'" in result.stderr
-    assert pdf.read_bytes() == before
+    assert _tree(small_project / "build") == before  # nothing rewritten, removed or added
 
 
 def test_missing_project_folder(tmp_path: Path):

@@ -253,7 +253,9 @@ def _tip(balloon: PlacedBalloon, target: Point, panel: Box, aimed_at_head: bool)
         return None
     if not aimed_at_head:
         return target
-    stop = FACE_RADIUS * min(panel[2], panel[3]) * 1.3
-    reach = max(distance - stop, edge + balloon.block.size * 1.2)
+    face = FACE_RADIUS * min(panel[2], panel[3])
+    reach = max(distance - face * 1.3, edge + balloon.block.size * 1.2)
     reach = min(reach, distance, edge + max(balloon.ry * 2.5, balloon.block.size * 3))
+    if distance - face > edge + 1:
+        reach = min(reach, distance - face)  # short of the face, wherever there is room for a tail outside it
     return cx + dx / distance * reach, cy + dy / distance * reach

@@ -139,32 +139,54 @@ def pieces_of(words: list[Word]) -> list[Piece]:
 Measure = Callable[[Word], float]
 
 
-def wrap_words(pieces: list[Piece], measure: Measure, space: float, limit: float, splits: Callable[[Word], list[tuple[Word, Word]]]) -> list[list[Piece]]:
-    """Greedy wrap at a limit; a word that overflows is hyphenated when `splits` offers a head that fits."""
+Splits = list[tuple[Word, Word]]
+
+
+def wrap_words(pieces: list[Piece], measure: Measure, space: float, limit: float, splits: Callable[[Word], Splits]) -> list[list[Piece]]:
+    """Greedy wrap at a limit; a word that overflows is hyphenated when `splits` offers a head that fits.
+
+    The tail of a broken word breaks again only at the whole word's hyphenation points.
+    """
     lines: list[list[Piece]] = []
     extent = 0.0
-    queue = list(pieces)
+    queue: list[tuple[Piece, Splits | None]] = [(piece, None) for piece in pieces]
     while queue:
-        piece = queue.pop(0)
+        piece, known = queue.pop(0)
         width = measure(piece.word)
         gap = space if piece.spaced else 0.0
         if lines and extent + gap + width <= limit:
             lines[-1].append(piece)
             extent += gap + width
             continue
+        options = known if known is not None else splits(piece.word)
         room = limit - extent - gap if lines else limit
-        head = next(((h, t) for h, t in splits(piece.word) if measure(h) <= room), None) if width > room else None
-        if head and (not lines or extent > 0):
-            if lines:
-                lines[-1].append(Piece(head[0], piece.spaced))
-            else:
+        head = _head_within(options, room, measure) if width > room else None
+        if head and lines and extent > 0:
+            lines[-1].append(Piece(head[0], piece.spaced))
+        elif not head and width > limit:  # too long even for a line of its own: break it at the start of one
+            head = _head_within(options, limit, measure)
+            if head:
                 lines.append([Piece(head[0])])
-            queue.insert(0, Piece(head[1], False))
+        elif head:
+            lines.append([Piece(head[0])])
+        if head:
+            queue.insert(0, (Piece(head[1], False), _tail_splits(options, head[1])))
             extent = limit
             continue
         lines.append([piece])
         extent = width
     return lines
+
+
+def _head_within(options: Splits, room: float, measure: Measure) -> tuple[Word, Word] | None:
+    """The longest hyphenated head that fits in `room`, with its tail."""
+    return next(((h, t) for h, t in options if measure(h) <= room), None)
+
+
+def _tail_splits(options: Splits, tail: Word) -> Splits:
+    """The splits of a one-face word's tail: the word's own later hyphenation points."""
+    text, face = tail[0]
+    return [(((text[: len(text) - len(rest[0][0])] + "-", face),), rest) for _, rest in options if len(rest[0][0]) < len(text)]
 
 
 def _line(pieces: list[Piece], faces: Faces, size: float, vertical: bool) -> Line:
@@ -237,12 +259,18 @@ def fit_text(text: str, faces: Faces, size: float, max_width: float, *, caps: bo
 
 def balanced_limit(block_at: Callable[[float], TextBlock], limit: float, steps: int = 8) -> float:
     """The shortest limit that breaks into no more lines than `limit` does: every line about as long as the others."""
-    count = len(block_at(limit).lines)
+    start = block_at(limit)
+    count, widest = len(start.lines), _widest(start)
     low, high = 0.0, limit
     for _ in range(steps):
         middle = (low + high) / 2
-        low, high = (low, middle) if len(block_at(middle).lines) <= count else (middle, high)
+        block = block_at(middle)  # as few lines and none wider (a word too long to break would overflow)
+        low, high = (low, middle) if len(block.lines) <= count and _widest(block) <= widest + 1e-9 else (middle, high)
     return high
+
+
+def _widest(block: TextBlock) -> float:
+    return max((line.extent for line in block.lines), default=0.0)
 
 
 def block_runs(block: TextBlock, cx: float, cy: float) -> list[PlacedRun]:

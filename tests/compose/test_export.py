@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import zipfile
 from pathlib import Path
@@ -56,6 +57,11 @@ def test_demo_spreads_are_imposed_for_saddle_stitch(demo: dict):
     assert pdfcheck.page_count(spreads) == 2  # 3 pages padded to 4, two sheet sides
     for boxes in pdfcheck.boxes(spreads):
         assert boxes["MediaBox"] == [0, 0, 972, 751.5] and boxes["TrimBox"] == [9, 9, 963, 742.5]
+    pages = [pdfcheck.page_text(demo["pdf"], i) for i in range(3)]
+    assert all(pages) and len(set(pages)) == 3  # each page has its own lettering to recognise it by
+    halves = [(pdfcheck.page_text(spreads, sheet, right=486), pdfcheck.page_text(spreads, sheet, left=486)) for sheet in (0, 1)]
+    # saddle stitch, 4 pages on one folded sheet: outside [4 | 1] (4 is the padding blank), inside [2 | 3]
+    assert halves == [("", pages[0]), (pages[1], pages[2])]
 
 
 def test_spread_order():
@@ -107,6 +113,11 @@ def test_cmyk_pdf_with_marks_slug_date_and_output_intent(tmp_path: Path):
     assert b" k" in content and b" K" in content and b" rg" not in content and b" RG" not in content  # overlay in DeviceCMYK
     text = pdfcheck.text(pdf)
     assert "proof 1" in text and "BLAM" in text and "SIGNAL LOST." in text
+    shown = pdfcheck.shown_text(pdf)
+    black = [t for t in shown if t.text != "BLAM"]  # balloons, captions and the slug; the SFX is coloured
+    assert {"GET BACK", "SIGNAL", "FAR AWAY."} <= {t.text for t in black}
+    assert all(t.fill == ("k", (0.0, 0.0, 0.0, 1.0)) for t in black), black  # black text: pure K, no rich black
+    assert all(t.fill[0] == "k" and t.stroke[0] == "K" for t in shown)
 
 
 def test_png_and_pdf_draw_the_same_lettering(tmp_path: Path):
@@ -153,3 +164,37 @@ def test_identical_inputs_give_identical_pdf_bytes(tmp_path: Path):
     first = build(_copy(HERE / "projects" / "lettering", tmp_path / "a")).outputs["pdf"]
     second = build(_copy(HERE / "projects" / "lettering", tmp_path / "b")).outputs["pdf"]
     assert Path(first).read_bytes() == Path(second).read_bytes()
+
+
+SFX = ("{text: BLAM, at: [0.5, 0.75], size: 24, angle: 12}",
+       '{text: BLAM, at: [0.5, 0.75], size: 24, angle: -8, fill: "#ffd23f", outline: "#204080", outline_width: 1.5}')
+
+
+def _rgb(hex_colour: str) -> tuple[float, ...]:
+    return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def test_sfx_angle_fill_and_outline_in_pdf_and_png(tmp_path: Path):
+    import numpy as np
+    from PIL import Image
+
+    outputs = build(_copy(HERE / "projects" / "lettering", tmp_path / "lettering", SFX)).outputs
+    outline, fill = (t for t in pdfcheck.shown_text(outputs["pdf"]) if t.text == "BLAM")
+    assert (outline.render_mode, fill.render_mode) == (1, 0)  # the outline is stroked first, the fill over it
+    assert outline.stroke == ("RG", pytest.approx(_rgb("#204080"), abs=1e-4))
+    assert fill.fill == ("rg", pytest.approx(_rgb("#ffd23f"), abs=1e-4))
+    assert outline.line_width == pytest.approx(2 * 1.5)  # centred on the glyph edge: half of it shows outside
+    a, b, c, d = fill.ctm[:4]  # rotated -8° counter-clockwise (PDF y points up), unscaled
+    theta = math.radians(-8)
+    assert (a, b, c, d) == pytest.approx((math.cos(theta), math.sin(theta), -math.sin(theta), math.cos(theta)), abs=1e-5)
+
+    page = np.asarray(Image.open(outputs["pages"][0]).convert("RGB")).astype(int)
+    yellow = np.abs(page - (255, 210, 63)).max(axis=2) < 40
+    blue = np.abs(page - (32, 64, 128)).max(axis=2) < 40
+    assert yellow.sum() > 100 and blue.sum() > 50
+    rows, cols = np.nonzero(yellow)  # the word's long axis is its baseline: measure its angle on the raster
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(np.vstack([cols, rows])))
+    vx, vy = eigenvectors[:, np.argmax(eigenvalues)]
+    measured = math.degrees(math.atan2(-vy, vx))  # image y points down
+    measured = (measured + 90) % 180 - 90
+    assert measured == pytest.approx(-8, abs=2.5)

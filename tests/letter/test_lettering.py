@@ -63,14 +63,37 @@ def test_emphasis_uses_the_emphasis_faces():
     assert "*" not in "".join(t for t, _ in runs) and "_" not in "".join(t for t, _ in runs)
 
 
-def test_hyphenation_breaks_a_word_too_long_for_the_line():
-    word = "Incomprehensibilities"
-    narrow = text_width(word.upper(), FACES.regular, 9) * 0.6
-    plain = fit_text(word, FACES, 9, narrow)
-    hyphenated = fit_text(word, FACES, 9, narrow, hyphenate=True)
-    assert len(plain.lines) == 1
-    assert len(hyphenated.lines) > 1 and hyphenated.lines[0].text.endswith("-")
-    assert "".join(line.text.rstrip("-") for line in hyphenated.lines) == word.upper()
+def _word_breaks(lines: list[str]) -> dict[str, list[int]]:
+    """Each hyphenated word of the lettered lines → the offsets where it was broken."""
+    breaks: dict[str, list[int]] = {}
+    carried, offsets = "", []
+    for line in lines:
+        words = line.split(" ")
+        for i, word in enumerate(words):
+            whole = (carried + word) if i == 0 else word
+            if i == len(words) - 1 and word.endswith("-"):
+                carried, offsets = whole[:-1], (offsets if i == 0 else []) + [len(whole) - 1]
+            elif i == 0 and offsets:
+                breaks[whole], carried, offsets = offsets, "", []
+    return breaks
+
+
+@pytest.mark.parametrize("text", ["Incomprehensibilities", "The uncharacteristically incomprehensible ventriloquist"])
+def test_hyphenation_breaks_only_at_the_dictionarys_points_and_keeps_to_the_width(text):
+    import pyphen
+
+    narrow = text_width("INCOMPREHENSIBILITIES", FACES.regular, 9) * 0.6
+    plain = fit_text(text, FACES, 9, narrow)
+    hyphenated = fit_text(text, FACES, 9, narrow, hyphenate=True)
+    assert any(line.extent > narrow for line in plain.lines)  # without hyphenation the long words overflow
+    assert all(line.extent <= narrow for line in hyphenated.lines), [(line.text, line.extent) for line in hyphenated.lines]
+    lines = [line.text for line in hyphenated.lines]
+    assert " ".join(lines).replace("- ", "") == text.upper()
+    breaks = _word_breaks(lines)
+    assert breaks, lines
+    dictionary = pyphen.Pyphen(lang="en")  # the book's language, straight from pyphen's dictionary
+    for word, offsets in breaks.items():
+        assert set(offsets) <= set(dictionary.positions(word.lower())), (word, offsets, dictionary.inserted(word.lower()))
 
 
 def test_vertical_text_is_columns_within_the_limit():
@@ -113,14 +136,23 @@ def test_balloons_follow_reading_order_inside_the_live_area(rtl):
         assert x >= 120 and y >= 100 and x + w <= 400 and y + h <= 300
 
 
-def test_balloons_avoid_the_speakers_face_and_aim_the_tail_at_it():
-    (balloon,) = place_balloons([_balloon("Hello there!")], PANEL, PANEL, _figures({"mira": (0.5, 0.2)}), False)
-    head = (PANEL[0] + 0.5 * PANEL[2], PANEL[1] + 0.2 * PANEL[3])
+@pytest.mark.parametrize("head", [(0.5, 0.2), (0.15, 0.8), (0.85, 0.75), (0.5, 0.9)])
+def test_balloons_avoid_the_speakers_face_and_aim_the_tail_at_it(head):
+    from comicforge.letter.balloons import FACE_RADIUS
+
+    (balloon,) = place_balloons([_balloon("Hello there!")], PANEL, PANEL, _figures({"mira": head}), False)
+    hx, hy = PANEL[0] + head[0] * PANEL[2], PANEL[1] + head[1] * PANEL[3]
     x, y, w, h = balloon.outer
-    assert not (x < head[0] < x + w and y < head[1] < y + h)
-    tip = balloon.tail[1]
-    before = math.dist((balloon.cx, balloon.cy), head)
-    assert math.dist(tip, head) < before  # the tail points toward the head, stopping short of the face
+    assert not (x < hx < x + w and y < hy < y + h)  # the balloon is not over the face
+    base_a, tip, base_b = balloon.tail
+    to_head, to_tip = (hx - balloon.cx, hy - balloon.cy), (tip[0] - balloon.cx, tip[1] - balloon.cy)
+    cross = to_head[0] * to_tip[1] - to_head[1] * to_tip[0]
+    assert abs(cross) <= 1e-6 * math.hypot(*to_head) * math.hypot(*to_tip)  # the tip lies on the line to the head…
+    assert to_head[0] * to_tip[0] + to_head[1] * to_tip[1] > 0  # …on the head's side
+    assert _radius(tip, balloon.cx, balloon.cy, balloon.rx, balloon.ry) > 1  # outside the balloon
+    assert math.dist(tip, (hx, hy)) >= FACE_RADIUS * min(PANEL[2], PANEL[3])  # stopping short of the face
+    assert _radius(base_a, balloon.cx, balloon.cy, balloon.rx, balloon.ry) < 1  # rooted inside the balloon
+    assert _radius(base_b, balloon.cx, balloon.cy, balloon.rx, balloon.ry) < 1
 
 
 def test_anchor_tail_and_linked_balloons():

@@ -10,7 +10,7 @@ from PIL import Image
 from pydantic import TypeAdapter
 
 from comicforge.errors import PostError
-from comicforge.post.chain import VERSION, PostContext, apply_chain
+from comicforge.post.chain import PostContext, apply_chain
 from comicforge.post.measure import ink_coverage, measure_screen
 from comicforge.spec.post import PostStep
 from cmyk_profile import write_cmyk_profile
@@ -27,10 +27,6 @@ def context(color: str = "bitmap", origin: tuple[int, int] = (0, 0), **extra) ->
 def chain(*steps: dict) -> list:
     """Validated steps from YAML-shaped dicts."""
     return CHAIN.validate_python(list(steps))
-
-
-def test_version_names_the_stage():
-    assert VERSION.startswith("post-")
 
 
 @pytest.mark.parametrize(

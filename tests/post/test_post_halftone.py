@@ -92,17 +92,23 @@ def test_screen_is_continuous_across_adjacent_panels():
     assert np.array_equal(np.vstack([top, bottom]), whole)
 
 
-def test_halftone_is_deterministic():
-    gray = np.random.default_rng(5).integers(0, 256, (257, 301), dtype=np.uint8)
-    first = halftone_dots(gray, 600, 65, 37.5, "ellipse", origin=(3, 9))
-    second = halftone_dots(gray.copy(), 600, 65, 37.5, "ellipse", origin=(3, 9))
-    assert np.array_equal(first, second)
+def _share_equal(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a == b).mean())
 
 
-def test_threshold_matrix_matches_paper_mask(flat_gray):
-    screen = Screen(600, 65, 45)
-    gray = flat_gray(37, (70, 90))
-    assert np.array_equal(paper_mask(gray, screen, (5, 6)), gray >= screen.thresholds(70, 90, (5, 6)))
+def test_threshold_matrix_repeats_on_the_rotated_cell_lattice():
+    """600 dpi, 60 lpi: 10 px cells; at atan(3/4) counter-clockwise the cell vectors are whole pixels, (8, -6), (6, 8)."""
+    screen = Screen(600, 60, math.degrees(math.atan2(3, 4)))
+    t = screen.thresholds(120, 120).astype(np.int16)
+    core = (slice(20, 100), slice(20, 100))
+
+    def shifted(dx: int, dy: int) -> np.ndarray:
+        return t[20 + dy : 100 + dy, 20 + dx : 100 + dx]
+
+    for dx, dy in ((8, -6), (6, 8), (14, 2)):  # the two cell vectors and their sum
+        assert _share_equal(shifted(dx, dy), t[core]) > 0.99, (dx, dy)
+    for dx, dy in ((8, 6), (10, 0)):  # the clockwise lattice and the unrotated one are not the screen
+        assert _share_equal(shifted(dx, dy), t[core]) < 0.5, (dx, dy)
 
 
 def test_halftone_file_round_trip(tmp_path: Path):

@@ -231,9 +231,10 @@ class DiffusionEngine:
             self._models.popitem(last=False)
         info = detect_model(Path(ref.path))
         pipe = build_pipeline(info, dtype=settings.dtype)
-        if settings.offload == "model":
+        offload = settings.offload if settings.device != "cpu" else ""  # on the CPU there is nowhere to offload to
+        if offload == "model":
             pipe.enable_model_cpu_offload(device=settings.device)
-        elif settings.offload == "sequential":
+        elif offload == "sequential":
             pipe.enable_sequential_cpu_offload(device=settings.device)
         else:
             pipe.to(settings.device)

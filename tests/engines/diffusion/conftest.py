@@ -11,8 +11,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("diffusers")
+torch = pytest.importorskip("torch", reason="the diffusion engine tests need torch (pip install -e '.[diffusion]')")
+pytest.importorskip("diffusers", reason="the diffusion engine tests need diffusers (pip install -e '.[diffusion]')")
 
 sys.path.insert(0, str(Path(__file__).parent))
 import diffusion_tiny as tiny  # noqa: E402

@@ -42,15 +42,29 @@ def test_build_with_a_single_file_checkpoint(sd1_file: Path, tmp_path: Path):
 
 
 def test_native_size_at_the_panel_aspect(sd1_file: Path, tmp_path: Path):
-    project = _project(tmp_path / "book", sd1_file)
-    text = (project / "comic.yaml").read_text().replace("  size:\n  - 64\n  - 96\n", "")
-    (project / "comic.yaml").write_text(text)
-    plan = json.loads(run_cli("plan", str(project), "--json").stdout)
-    assert plan["build"] > 0
-    from comicforge.project.resolve import native_size_at_aspect
+    """No `size`: each panel is generated at about 512² pixels (SD 1.x native), multiples of 8, at its own aspect.
 
-    width, height = native_size_at_aspect(512, 0.5)
-    assert width % 8 == 0 and height % 8 == 0 and abs(width * height - 512 * 512) < 512 * 24
+    Read from the planned jobs (the engine's exact-size output is test_exact_size_non_square's), so nothing generates.
+    """
+    from comicforge.pipeline.run import BuildOptions, plan_build
+    from comicforge.pipeline.store import Store
+
+    project = _project(tmp_path / "book", sd1_file)
+    data = yaml.safe_load((project / "comic.yaml").read_text())
+    del data["defaults"]["size"]
+    data["pages"][0]["layout"] = {"rects": [[0, 0, 1, 0.35], [0, 0.35, 0.45, 0.65]]}  # one wide panel, one tall
+    (project / "comic.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    jobs = {d.job.id: d.job for d in plan_build(project / "comic.yaml", Store(project), BuildOptions())}
+    aspects = []
+    for panel in ("p1.1", "p1.2"):
+        printed = jobs[f"finish:{panel}"].spec["size"]  # the panel in print pixels
+        width, height = jobs[f"generate:{panel}"].spec["width"], jobs[f"generate:{panel}"].spec["height"]
+        aspect = printed[0] / printed[1]
+        assert width % 8 == 0 and height % 8 == 0, (width, height)
+        assert abs(width * height - 512 * 512) <= 8 * (width + height), (width, height)  # one 8-px step per side
+        assert abs(width / height - aspect) <= aspect * (8 / width + 8 / height), (width, height, printed)
+        aspects.append(aspect)
+    assert aspects[0] > 1.5 and aspects[1] < 0.7  # the two panels really differ
 
 
 def test_bad_model_and_lora_are_located_in_the_project(sd1_file: Path, tmp_path: Path):

@@ -86,11 +86,17 @@ def test_outpaint_grows_the_canvas_and_keeps_the_original_in_place(engine, panel
     assert resized.size == (50, 75)
 
 
-def test_upscale_to_any_print_size(engine, panel):
+def test_upscale_is_lanczos_then_img2img_at_the_strength(engine, panel):
+    """Upscale = Lanczos to the print size, then img2img: no step at a tiny strength, img2img on that image otherwise."""
     request, image = panel
-    out = engine.refine(request, image, Upscale(strength=0.3, width=100, height=76))
-    assert out.size == (100, 76) and out.mode == "RGB"
-    assert parse_parameters(out.info["parameters"])["Size"] == "100x76"
+    lanczos = pixels(image.resize((100, 76), Image.Resampling.LANCZOS))
+    kept = engine.refine(request, image, Upscale(strength=0.2, width=100, height=76))  # 4 × 0.2 → 0 steps
+    assert kept.size == (100, 76) and kept.mode == "RGB" and np.array_equal(pixels(kept), lanczos)
+    out = engine.refine(request, image, Upscale(strength=0.5, width=100, height=76))
+    assert out.size == (100, 76) and parse_parameters(out.info["parameters"])["Size"] == "100x76"
+    assert not np.array_equal(pixels(out), lanczos)  # the sampler ran, from the Lanczos image: the same as img2img on it
+    repainted = engine.refine(request, Image.fromarray(lanczos.astype(np.uint8)), Img2Img(strength=0.5))
+    assert np.array_equal(pixels(out), pixels(repainted))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("spandrel") is not None, reason="spandrel is installed")

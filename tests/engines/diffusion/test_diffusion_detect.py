@@ -1,12 +1,10 @@
 import json
-import struct
 
 import pytest
 import torch
 
-import diffusion_tiny as tiny  # noqa: E402
+import diffusion_tiny as tiny
 from comicforge.weights.checkpoint import detect_model
-from comicforge.weights.locate import find_model
 from comicforge.errors import EngineError
 
 
@@ -29,34 +27,6 @@ def test_sidecar_yaml_marks_v_prediction(sd1_file, tmp_path):
     copy.write_bytes(sd1_file.read_bytes())
     (tmp_path / "vmodel.yaml").write_text('model:\n  params:\n    parameterization: "v"\n')
     assert detect_model(copy).prediction == "v_prediction"
-
-
-def _fake_safetensors(path, keys):
-    tiny.save({k: torch.zeros(1) for k in keys}, path)
-    return path
-
-
-@pytest.mark.parametrize(
-    "keys, message",
-    [
-        (["model.diffusion_model.joint_blocks.0.context_block.attn.qkv.weight"], "Stable Diffusion 3 checkpoints are recognised but not supported yet"),
-        (["double_blocks.0.img_attn.qkv.weight", "single_blocks.0.linear1.weight"], "Flux checkpoints are recognised but not supported yet"),
-        (["some.random.key"], "unknown checkpoint layout"),
-    ],
-)
-def test_unsupported_and_unknown_layouts(tmp_path, keys, message):
-    path = _fake_safetensors(tmp_path / "odd.safetensors", keys)
-    with pytest.raises(EngineError, match=message) as e:
-        detect_model(path)
-    assert str(path) in str(e.value)
-
-
-def test_corrupt_header(tmp_path):
-    path = tmp_path / "corrupt.safetensors"
-    path.write_bytes(struct.pack("<Q", 20) + b"{not json at all!!!}" + b"\0" * 100)
-    with pytest.raises(EngineError, match="corrupt safetensors header") as e:
-        detect_model(path)
-    assert "corrupt.safetensors" in str(e.value)
 
 
 def test_truncated_file(sd1_file, tmp_path):
@@ -96,28 +66,3 @@ def test_diffusers_folder_detection(tmp_path):
     (folder / "model_index.json").write_text(json.dumps({"_class_name": "FluxPipeline"}))
     with pytest.raises(EngineError, match="not supported yet"):
         detect_model(folder)
-
-
-def test_find_model_everywhere(tmp_path, monkeypatch):
-    project = tmp_path / "proj"
-    (project / "models").mkdir(parents=True)
-    (project / "models" / "a.safetensors").write_bytes(b"x")
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    (shared / "b.safetensors").write_bytes(b"x")
-    monkeypatch.setenv("COMICFORGE_MODELS", str(tmp_path / "empty") + __import__("os").pathsep + str(shared))
-    assert find_model("models/a.safetensors", project) == (project / "models" / "a.safetensors").resolve()
-    assert find_model(str(shared / "b.safetensors"), project) == (shared / "b.safetensors").resolve()
-    assert find_model("b.safetensors", project) == (shared / "b.safetensors").resolve()
-    assert find_model("b", project) == (shared / "b.safetensors").resolve()
-    assert find_model("missing.safetensors", project) is None
-
-    cache = tmp_path / "hf"
-    snap = cache / "models--org--name" / "snapshots" / "abc123"
-    snap.mkdir(parents=True)
-    (snap / "model_index.json").write_text("{}")
-    (cache / "models--org--name" / "refs").mkdir()
-    (cache / "models--org--name" / "refs" / "main").write_text("abc123")
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    assert find_model("org/name", project) == snap
-    assert find_model("org/other", project) is None
