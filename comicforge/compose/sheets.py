@@ -3,55 +3,36 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from comicforge.letter.fonts import BUILTIN_FONTS, DEFAULT_FONT, builtin_font_dir, registered_font_name
+from comicforge.spec.jobs import SheetPage, SheetsJob
 
 SHEET = (842.0, 595.0)  # A4 landscape, points
 MARGIN, GAP, CAPTION = 28.0, 8.0, 11.0  # points
 
 
-class Candidate(NamedTuple):
-    """One candidate image of a panel, with what tells it apart."""
-
-    index: int
-    seed: int
-    image: Path
-
-
-class SheetPanel(NamedTuple):
-    """A panel's row: its id, the candidate on the page, and the candidates in order."""
-
-    id: str
-    pick: int
-    candidates: tuple[Candidate, ...]
-
-
-class SheetPage(NamedTuple):
-    """One sheet: the book page's number and its panels in reading order."""
-
-    number: int
-    panels: tuple[SheetPanel, ...]
-
-
-def write_contact_sheets(title: str, pages: list[SheetPage], target: Path) -> None:
-    """A reproducible PDF (reportlab, invariant mode): a row per panel, the picked candidate framed."""
+def write_contact_sheets(job: SheetsJob, images: list[Path], target: Path) -> None:
+    """A reproducible PDF (reportlab, invariant mode): a row per panel, the picked candidate framed; `images` are the
+    candidates' files in row order."""
     from reportlab.pdfgen.canvas import Canvas
 
     font = registered_font_name(str(builtin_font_dir() / BUILTIN_FONTS[DEFAULT_FONT]))
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=SHEET, invariant=1, pageCompression=1, initialFontName=font)
-    canvas.setTitle(f"{title}: contact sheets")
+    canvas.setTitle(f"{job.title}: contact sheets")
     canvas.setCreator("comicforge")
-    for page in pages:
-        _draw_sheet(canvas, font, title, page)
+    files = iter(images)
+    for page in job.pages:
+        _draw_sheet(canvas, font, job.title, page, files)
         canvas.showPage()
     canvas.save()
     target.write_bytes(buffer.getvalue())
 
 
-def _draw_sheet(canvas: Any, font: str, title: str, page: SheetPage) -> None:
+def _draw_sheet(canvas: Any, font: str, title: str, page: SheetPage, files: Iterator[Path]) -> None:
     """One book page: its title line, then each panel's row of candidates scaled to fit the sheet."""
     from reportlab.lib.utils import ImageReader
 
@@ -68,7 +49,7 @@ def _draw_sheet(canvas: Any, font: str, title: str, page: SheetPage) -> None:
         canvas.drawString(MARGIN, top - 12, panel.id)
         for n, candidate in enumerate(panel.candidates):
             picked = candidate.index == panel.pick and count > 1
-            reader = ImageReader(str(candidate.image))
+            reader = ImageReader(str(next(files)))
             image_w, image_h = reader.getSize()
             scale = min(cell / image_w, (row_height - CAPTION) / image_h)
             w, h = image_w * scale, image_h * scale

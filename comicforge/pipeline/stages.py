@@ -189,13 +189,10 @@ def run_cbz(job: ExportJob, inputs: Inputs, tools: Tools) -> Result:
 
 def run_sheets(job: SheetsJob, inputs: Inputs, tools: Tools) -> Result:
     """Contact sheets: every panel's candidates of each page, labelled by index and seed."""
-    from comicforge.compose.sheets import Candidate, SheetPage, SheetPanel, write_contact_sheets
+    from comicforge.compose.sheets import write_contact_sheets
 
-    images = iter(inputs.file(index, "panel.png") for index in range(len(inputs.folders)))
-    pages = [SheetPage(page.number, tuple(
-        SheetPanel(panel.id, panel.pick, tuple(Candidate(c.index, c.seed, next(images)) for c in panel.candidates))
-        for panel in page.panels)) for page in job.pages]
-    return Result(lambda folder: write_contact_sheets(job.title, pages, folder / "sheets.pdf"))
+    images = [inputs.file(index, "panel.png") for index in range(len(inputs.folders))]
+    return Result(lambda folder: write_contact_sheets(job, images, folder / "sheets.pdf"))
 
 
 @dataclass(frozen=True)
