@@ -51,7 +51,7 @@ def test_pages_range_builds_only_those_pages(small_project: Path):
 def test_bad_pages_and_exports_are_usage_errors(small_project: Path):
     for flags, message in [(("--pages", "0"), "not a page range: '0' (pages start at 1)"),
                            (("--pages", "two"), "not a page range: 'two'"),
-                           (("--export", "pdf,epub"), "unknown export 'epub' (valid: pdf, png, cbz, spreads)")]:
+                           (("--export", "pdf,epub"), "unknown export 'epub' (valid: pdf, png, cbz, spreads, sheets)")]:
         result = run_cli("build", str(small_project), *flags, check=False)
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert not (small_project / "build").exists()

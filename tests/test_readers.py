@@ -41,7 +41,8 @@ def test_format_max_pixels_sets_the_budget_for_every_named_image(tmp_path: Path)
     (project / "comic.yaml").write_text(text.replace("format:\n", "format:\n  max_pixels: 1000000\n", 1))
     result = run_cli("check", str(project), check=False)
     assert result.returncode == 2
-    assert "comic.yaml:71: pages[1].panels[0].lineart: sketch.png: the image is 1200 x 1000 px" in result.stderr
+    line = text.splitlines().index("        lineart: sketch.png") + 2  # 1-based, after the max_pixels line added above
+    assert f"comic.yaml:{line}: pages[1].panels[0].lineart: sketch.png: the image is 1200 x 1000 px" in result.stderr
     assert "format.max_pixels" in result.stderr
 
 

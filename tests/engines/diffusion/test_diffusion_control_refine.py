@@ -129,9 +129,9 @@ def test_sdxl_inpaint(engine, make_request, sdxl_file):
 
 def test_refine_steps_follow_the_prompt_schedule(engine, panel):
     request, image = panel
-    run = lambda prompt: pixels(engine.refine(request, image, RefineStep("img2img", strength=0.75, prompt=prompt)))  # noqa: E731
+    run = lambda prompt: pixels(engine.refine(request, image, Img2Img(strength=0.75, prompt=prompt)))  # noqa: E731
     assert np.array_equal(run("[a cat:a dog:4]"), run("a cat"))
     assert not np.array_equal(run("[a cat:a dog:1]"), run("a cat"))
     assert np.abs(run("a cat AND a dog") - run("a cat")).max() > 0
-    inpainted = engine.refine(request, image, RefineStep("inpaint", strength=0.9, rects=CENTRE, prompt="[a cat|a dog] AND a hat :0.5"))
+    inpainted = engine.refine(request, image, Inpaint(strength=0.9, rects=CENTRE, prompt="[a cat|a dog] AND a hat :0.5"))
     assert inpainted.size == image.size
