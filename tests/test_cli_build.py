@@ -104,3 +104,13 @@ def test_no_op_rebuild_in_a_fresh_process_imports_no_heavy_module(small_project:
     report, loaded = json.loads(printed), json.loads(imported)
     assert report["panels"] == {"generated": 0, "reused": 7} and report["pages"] == {"composed": 0, "reused": 2}
     assert not {"pydantic", "numpy", "torch"} & set(loaded), loaded
+
+
+def test_json_reports_the_time_of_each_phase_and_stage(small_project: Path):
+    first = json.loads(run_cli("build", str(small_project), "--json").stdout)["timings"]
+    assert set(first) == {"resolve", "plan", "run", "publish", "stages"}
+    assert all(first[phase] >= 0 for phase in ("resolve", "plan", "run", "publish"))
+    assert set(first["stages"]) == {"generate", "finish", "page", "png", "pdf"} and all(s >= 0 for s in first["stages"].values())
+    assert sum(first["stages"].values()) <= first["run"] + 0.01  # the stages' time is spent inside the run phase
+    again = json.loads(run_cli("build", str(small_project), "--json").stdout)["timings"]
+    assert again["stages"] == {}  # a no-op runs no stage

@@ -60,6 +60,7 @@ class BuildReport:
     store: dict[str, int] = field(default_factory=dict)  # {"entries": N, "bytes": N}, when asked for
     meta: dict[str, Any] = field(default_factory=dict)  # the book's facts (title, pages…), for callers such as `review`
     executor: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})  # where jobs ran ({kind, address, actors, retries})
+    timings: dict[str, Any] = field(default_factory=dict)  # seconds per phase (resolve, plan, run, publish) and per stage
 
     def count(self, stage: str, built: bool) -> int:
         return sum(1 for d in self.decisions if d.job.stage == stage and d.build == built)
@@ -75,6 +76,7 @@ class BuildReport:
             **({"store": self.store} if self.store else {}),
             "executor": self.executor,
             "seconds": round(self.seconds, 3),
+            "timings": self.timings,
         }
 
 
@@ -141,8 +143,10 @@ def plan_build(project_file: Path, store: Store, options: BuildOptions) -> list[
     return _plan(project_file, store, options)[0]
 
 
-def _plan(project_file: Path, store: Store, options: BuildOptions) -> tuple[list[Decision], dict[str, Any]]:
+def _plan(project_file: Path, store: Store, options: BuildOptions, phases: Phases | None = None) -> tuple[list[Decision], dict[str, Any]]:
+    phases = phases or Phases()
     jobs, meta = resolved_jobs(project_file, store, options.preview)
+    phases.done("resolve")
     _check_pages(options.pages, meta["page_count"], project_file)
     chosen = select_jobs(jobs, meta, EXPORT_VERSION, options.exports, options.pages, options.proof)
     stored = {j.key: store.has(j.key) for j in chosen}
@@ -151,6 +155,19 @@ def _plan(project_file: Path, store: Store, options: BuildOptions) -> tuple[list
         previous = store.read_state(JOBS_STATE).get("jobs", {})
     damaged = {key for key, present in stored.items() if not present and store.entry(key).exists()}
     return decide(chosen, stored.__getitem__, previous, damaged), meta
+
+
+class Phases:
+    """Wall time of a build's phases, each measured from the end of the one before."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def done(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(now - self.last, 3)
+        self.last = now
 
 
 def _check_pages(pages: set[int] | None, count: int, project_file: Path) -> None:
@@ -170,14 +187,18 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
     store = Store(project_file.parent)
     with store.lock():
         store.clean_tmp()
-        decisions, meta = _plan(project_file, store, options)
+        phases = Phases()
+        decisions, meta = _plan(project_file, store, options, phases)
+        phases.done("plan")
         runtime = tuple(map(tuple, meta.get("runtime", ())))
         executor = choose_executor(options, runtime, any(d.build for d in decisions))
         runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, executor, batch_limit(runtime), options.listener)
         out = options.out or project_file.parent / "build"
         try:
             runner.run([d.job for d in decisions if d.build])
+            phases.done("run")
             outputs = publish(decisions, out / "preview" if options.preview else out, runner)
+            phases.done("publish")
             summary = executor.summary()
         finally:
             executor.close()
@@ -190,7 +211,9 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
         print(f"warning: {warning['message']}", file=sys.stderr)
     if runner.repaired:
         print(f"store: {len(runner.repaired)} damaged entries found and rebuilt", file=sys.stderr)
-    report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired, meta=meta, executor=summary)
+    timings = {**phases.seconds, "stages": {stage: round(seconds, 3) for stage, seconds in runner.stage_seconds.items()}}
+    report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired, meta=meta, executor=summary,
+                         timings=timings)
     if options.usage:
         entries, size = store.usage()
         report.store = {"entries": entries, "bytes": size}
@@ -261,6 +284,7 @@ class Runner:
         self.store, self.jobs, self.progress, self.executor, self.batch, self.listener = store, jobs, progress, executor, batch, listener
         self.checked: set[str] = set()  # keys verified by content (or written) in this build
         self.repaired: list[str] = []
+        self.stage_seconds: dict[str, float] = {}
         self.done = self.total = 0
 
     def run(self, todo: list[Job]) -> None:
@@ -281,7 +305,9 @@ class Runner:
         submitted: set[str] = set()
         outstanding = sum(self._submit(job, submitted) for job in order if not blockers[job.id])
         while outstanding:
+            waited = time.perf_counter()
             job, outcome = self.executor.next_result()
+            self._spent(job, waited)
             outstanding -= 1
             self.store_result(job, outcome)
             for waiter in waiters.pop(job.key, []):
@@ -317,7 +343,9 @@ class Runner:
         inputs = self.inputs(job)
         outcome: Result | ComicforgeError
         try:
+            waited = time.perf_counter()
             outcome = self.executor.execute(job, inputs)
+            self._spent(job, waited)
         except ComicforgeError as error:
             outcome = error
         self.store_result(job, outcome)
@@ -342,6 +370,10 @@ class Runner:
                 self.run_job(job)
             self.checked.add(job.key)
         return self.store.entry(job.key)
+
+    def _spent(self, job: Job, since: float) -> None:
+        """Add the time waited for a job's result to its stage's total (with Ray: the driver's wait, not the actor's work)."""
+        self.stage_seconds[job.stage] = self.stage_seconds.get(job.stage, 0.0) + time.perf_counter() - since
 
     def _tick(self, job: Job) -> None:
         self.done += 1
