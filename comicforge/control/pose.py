@@ -1,6 +1,6 @@
 """Poses: presets and OpenPose JSON files → keypoints placed in a panel → the OpenPose control image.
 
-The drawing convention is ControlNet v1.1 / controlnet_aux's (`shared/reference/openpose_convention.md`):
+The drawing convention is ControlNet v1.1 / controlnet_aux's (`tests/data/openpose_convention.md` and `.json` in the repository):
 17 limbs as filled ellipses of half-width 4 px in 0.6-dimmed colours, then 18 joints as radius-4 discs in
 full colour; hands as thickness-2 lines with blue joints, face as white radius-3 dots. Sizes stay fixed in
 pixels at any canvas size, as in the annotators, because that is what the models were trained on.
