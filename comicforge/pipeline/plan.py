@@ -52,9 +52,7 @@ class Versions:
 
 def page_jobs(book: Any, versions: Versions, preview: bool = False) -> list[Job]:
     """Every per-panel and per-page job of the book, in dependency order (keys not yet assigned); `preview`: at preview settings."""
-    from comicforge.spec.jobs import OutputSettings
-
-    output = book.output or OutputSettings()
+    output = book.output
     jobs: list[Job] = []
     for page in book.pages:
         for panel in page.panels:
@@ -75,12 +73,10 @@ def _image_job(page: Any, output: OutputSettings, versions: Versions) -> Job:
 def book_meta(book: Any) -> dict[str, Any]:
     """Book-wide facts the exporters write (title, credits, reading direction, colour): an `ExportJob`'s JSON form less
     its pages, date and proof flag (kept in the resolved state, so the fast path keys exports without pydantic)."""
-    from comicforge.spec.jobs import OutputSettings
-
     return {
         "title": book.title, "author": book.author, "series": book.series, "number": book.number,
         "language": book.language, "reading": book.reading, "color": book.color, "page_count": len(book.pages),
-        "output": encode(book.output or OutputSettings()), "runtime": [list(o) for o in book.runtime], "icc_profile": plain(book.icc_profile),
+        "output": encode(book.output), "runtime": [list(o) for o in book.runtime], "icc_profile": plain(book.icc_profile),
     }
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from comicforge.layout.panels import Rect
 from comicforge.spec.files import FileRef
-from comicforge.spec.jobs import PageFrame
+from comicforge.spec.jobs import BookFacts, OutputSettings, PageFrame
 from comicforge.spec.lettering import BalloonSpec, SfxSpec
 from comicforge.spec.requests import Edit, GenerateRequest
 
 if TYPE_CHECKING:
-    from comicforge.spec.jobs import OutputSettings
     from comicforge.spec.post import PostStep
 
 Loc = tuple[str | int, ...]
@@ -73,19 +72,12 @@ class PageSpec(PageFrame):
 
 
 @dataclass(frozen=True)
-class BookSpec:
+class BookSpec(BookFacts):
     """Everything the build needs, derived purely from the project and its files' fingerprints."""
 
-    title: str
-    author: str | None
-    series: str | None
-    number: int | None
-    language: str
-    reading: str
-    color: str
     pages: tuple[PageSpec, ...]
-    output: OutputSettings | None = None  # format.output (export jobs' specs); None: the defaults
-    runtime: tuple[tuple[str, str], ...] = ()  # engine options that never change the pixels (memory savers)
+    output: OutputSettings = field(default_factory=OutputSettings)  # format.output (export jobs' specs)
+    runtime: tuple[tuple[str, str], ...] = ()  # engine options outside every key (memory savers, batch size)
     icc_profile: FileRef | None = None  # the book's output ICC profile
 
     @property

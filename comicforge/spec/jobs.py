@@ -95,8 +95,8 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
-class ExportJob:
-    """A PDF, printer spreads or CBZ of a run of pages, with the book's metadata."""
+class BookFacts:
+    """What a book says about itself: title, credits, language, reading direction and colour mode."""
 
     title: str
     author: str | None
@@ -105,6 +105,12 @@ class ExportJob:
     language: str
     reading: str
     color: str
+
+
+@dataclass(frozen=True)
+class ExportJob(BookFacts):
+    """A PDF, printer spreads or CBZ of a run of pages, with the book's metadata."""
+
     page_count: int  # pages in the whole book
     output: OutputSettings
     icc_profile: FileRef | None
