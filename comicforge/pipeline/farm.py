@@ -164,14 +164,21 @@ def write_files(files: dict[str, bytes], folder: Path) -> None:
 # --- the worker side ----------------------------------------------------------------------------------------------
 
 
+def node_cache() -> Path:
+    """This node's comicforge cache folder (`$XDG_CACHE_HOME/comicforge`, else `~/.cache/comicforge`)."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "comicforge"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 class ModelFinder:
     """Finds a job's model files on this node and checks them against the job's fingerprints (hashed once per actor)."""
 
-    def __init__(self, scratch: Path, node: str):
+    def __init__(self, cache: Path, node: str):
         from comicforge.pipeline.keys import Fingerprints
 
         self.node = node
-        self.fingerprints = Fingerprints(scratch / "fingerprints.json")  # never saved: a memo for this actor's life
+        self.fingerprints = Fingerprints(cache / "fingerprints.json")  # kept across builds: a file is hashed once per node
         self.found: dict[tuple[str, str], str] = {}
 
     def candidates(self, hint: ModelHint) -> list[Path]:
@@ -197,6 +204,7 @@ class ModelFinder:
             raise ComicforgeError(f"node {self.node}: model file {name} not found (looked in {', '.join(map(str, places))}); put it in that "
                                   "node's COMICFORGE_MODELS or at the same path as on the driver")
         fingerprint = self.fingerprints(place)
+        self.fingerprints.save()
         if fingerprint != hint.fingerprint:
             raise ComicforgeError(f"node {self.node}: model file {name} differs from the build's: {place} is {fingerprint[:19]}…, the driver's "
                                   f"{hint.path} is {hint.fingerprint[:19]}…; give every node the same file")
@@ -215,7 +223,7 @@ class PanelWorker:
         self.node = f"{socket.gethostname()} ({ray.util.get_node_ip_address()})"
         self.scratch = Path(tempfile.mkdtemp(prefix="comicforge-worker-"))
         self.local = LocalExecutor(runtime, factory)
-        self.models = ModelFinder(self.scratch, self.node)
+        self.models = ModelFinder(node_cache(), self.node)
         self.group: Group | None = None
         self.loads: Counter[str] = Counter()
         self.shipped: dict[str, str] = {}  # a shipped file's path on the driver → its copy here

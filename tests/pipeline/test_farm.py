@@ -28,13 +28,20 @@ ray = pytest.importorskip("ray")
 WORKER_MODEL = "worker-differs.safetensors"  # in the workers' COMICFORGE_MODELS, with other bytes than the driver's
 
 
+@pytest.fixture(autouse=True)
+def _node_cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray workers this module's CLI builds start keep their fingerprint cache in the test's folder, not the home folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A local Ray cluster for this module; its workers see their own COMICFORGE_MODELS folder (returned)."""
     worker_models = tmp_path_factory.mktemp("worker-models")
+    worker_cache = tmp_path_factory.mktemp("worker-cache")  # the nodes' fingerprint caches stay out of the home folder
     (worker_models / WORKER_MODEL).write_bytes(b"the worker's copy, not the driver's")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             runtime_env={"env_vars": {"COMICFORGE_MODELS": str(worker_models), "HF_HUB_OFFLINE": "1"}})
+             runtime_env={"env_vars": {"COMICFORGE_MODELS": str(worker_models), "HF_HUB_OFFLINE": "1", "XDG_CACHE_HOME": str(worker_cache)}})
     yield worker_models
     ray.shutdown()
 

@@ -28,7 +28,7 @@ from comicforge.engines.diffusion.controlnet import load_controlnet
 from comicforge.engines.diffusion.embeddings import load_embedding
 from comicforge.engines.diffusion.ip_adapter import load_ip_adapter, reference_scale
 from comicforge.engines.diffusion.lora import load_lora_state
-from comicforge.engines.diffusion.metadata import a1111_parameters, file_sha256, format_number
+from comicforge.engines.diffusion.metadata import a1111_parameters, format_number, ref_sha256
 from comicforge.engines.diffusion.models import build_pipeline
 from comicforge.engines.diffusion.pipelines import task_pipeline
 from comicforge.engines.diffusion.prompts import (
@@ -239,7 +239,7 @@ class DiffusionEngine:
         else:
             pipe.to(settings.device)
         pipe.set_progress_bar_config(disable=True)
-        model = ResidentModel(info, pipe, _sides(pipe, info), key, file_sha256(Path(ref.path)))
+        model = ResidentModel(info, pipe, _sides(pipe, info), key, ref_sha256(ref))
         self._models[ref.fingerprint] = model
         self._memory_savers(model, settings)
         return model
@@ -267,7 +267,7 @@ class DiffusionEngine:
                 raise EngineError(f"panel {request.panel_id}: {control.kind} control start/end {control.start}/{control.end} "
                                   "must satisfy 0 <= start < end <= 1")
             module = self._controlnet(control.model, model, settings)
-            sha = file_sha256(Path(control.model.path))
+            sha = ref_sha256(control.model)
             active.append(ActiveControl(control, module, control_image(request, control), sha))
         return active
 
@@ -301,7 +301,7 @@ class DiffusionEngine:
             if name not in loaded:
                 raise EngineError(f"{ref.file.path}: none of the LoRA's keys match a layer of {model.info.path.name}")
             model.loras[ref.file.fingerprint] = name
-            model.lora_hashes[name] = file_sha256(Path(ref.file.path))
+            model.lora_hashes[name] = ref_sha256(ref.file)
         if not model.loras:
             return
         if loras:
@@ -379,13 +379,13 @@ class DiffusionEngine:
         if request.sampler == "DDIM" and request.eta:
             settings["Eta DDIM"] = format_number(request.eta)
         if request.ip_adapter is not None and request.references:
-            settings["IP-Adapter"] = f"{Path(request.ip_adapter.path).stem} [{file_sha256(Path(request.ip_adapter.path))[:10]}]"
+            settings["IP-Adapter"] = f"{Path(request.ip_adapter.path).stem} [{ref_sha256(request.ip_adapter)[:10]}]"
             settings["IP-Adapter weight"] = format_number(reference_scale([r.weight for r in request.references]))
         settings.update(extra or {})
         tagged = {Path(tag.name).stem for tag in scan_tags(request.prompt).loras}  # tags stay in the prompt, as A1111 writes them
         loras = [(Path(r.file.path).stem, r.weight, model.lora_hashes[model.loras[r.file.fingerprint]]) for r in request.loras]
         extra_tags = [lora for lora in loras if lora[0] not in tagged]
-        tis = [(Path(r.path).stem, file_sha256(Path(r.path))) for r in request.embeddings]
+        tis = [(Path(r.path).stem, ref_sha256(r)) for r in request.embeddings]
         settings["Version"] = f"comicforge {VERSION}"
         return a1111_parameters(request.prompt, request.negative, settings, loras, tis, tags=extra_tags)
 

@@ -6,9 +6,17 @@ import hashlib
 import re
 from pathlib import Path
 
+from comicforge.spec.files import FileRef
 from comicforge.weights import digest
 
 _HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def ref_sha256(ref: FileRef) -> str:
+    """A model file's full SHA-256: its fingerprint already is one (the build hashed it once), else hashed here."""
+    if ref.fingerprint.startswith("sha256:"):
+        return ref.fingerprint.removeprefix("sha256:")
+    return file_sha256(Path(ref.path))
 
 
 def file_sha256(path: Path) -> str:
