@@ -85,16 +85,21 @@ def _line(node: yaml.Node | yaml.Event) -> int:
     return node.start_mark.line + 1
 
 
-def _check_written(text: str, file: Path) -> None:
-    """Count the values and the nesting the parser streams, before any node is built: a huge or deep file stops early."""
+def _check_written(text: str, file: Path) -> bool:
+    """Count the values and the nesting the parser streams, before any node is built: a huge or deep file stops early.
+
+    Returns whether the text has aliases (only then can the built document be larger than what was written)."""
     values = depth = 0
+    aliases = False
     for event in yaml.parse(text, Loader=_Loader):
         values += isinstance(event, _NODE_EVENTS)
+        aliases = aliases or isinstance(event, yaml.AliasEvent)
         depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
         if values > MAX_VALUES:
             raise ProjectError(Problem(f"more than {MAX_VALUES:,} values in one file (a 500-page book has about 35,000)", file.name, _line(event)))
         if depth > MAX_DEPTH:
             raise ProjectError(Problem(f"nested more than {MAX_DEPTH} deep (a project nests at most 8)", file.name, _line(event)))
+    return aliases
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -176,11 +181,12 @@ def parse_yaml(text: str, file: Path) -> tuple[Any, dict[Loc, int]]:
     """YAML text → (data, line map) under the limits above; syntax errors and exceeded limits become located problems."""
     loader = _Loader(text)
     try:
-        _check_written(text, file)
+        aliased = _check_written(text, file)
         node = loader.get_single_node()
         if node is None:
             return None, {}
-        _check_expanded(node, file)
+        if aliased:
+            _check_expanded(node, file)
         _check_scalars(node, loader, file)
         lines: dict[Loc, int] = {}
         _node_lines(node, (), lines)
