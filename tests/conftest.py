@@ -9,6 +9,10 @@ import pytest
 
 from support import COLLECTED_MODULES, REPO, TESTS
 
+from comicforge.pipeline.farm import loopback_only
+
+loopback_only()  # before any test module imports Ray: the clusters tests start listen on 127.0.0.1 only
+
 
 @pytest.fixture
 def small_project(tmp_path: Path) -> Path:

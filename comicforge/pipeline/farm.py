@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import shutil
+import sys
 import tempfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -38,6 +39,9 @@ MAX_RETRIES = 3  # a job whose actor dies is run again elsewhere, at most this m
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a cluster's port to answer
 CLOSE_TIMEOUT = 2.0  # seconds actors get to release their engines and files before they are killed
 DEPTH = 2  # jobs sent ahead to each actor, so it never waits for the driver between two panels
+# Ray reads this when it is imported: "0" makes a cluster started here take 127.0.0.1 as its node address, so its
+# servers (GCS, raylet, workers) listen on the loopback interface only instead of on every interface.
+LOOPBACK_ONLY = ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 Group = tuple[str, str, tuple[str, ...]]  # engine, model fingerprint, LoRA fingerprints: what an actor keeps loaded
 
@@ -528,6 +532,8 @@ def _connect(address: str | None) -> tuple[Any, bool]:
     missing = ray_missing()
     if missing:
         raise ComicforgeError(missing)
+    if not address:
+        loopback_only()
     import ray
 
     if ray.is_initialized():
@@ -541,6 +547,12 @@ def _connect(address: str | None) -> tuple[Any, bool]:
         raise ComicforgeError(f"cannot reach the Ray cluster at {address}: {str(error).strip().splitlines()[0][:300]} "
                               "(start one with `ray start --head`, or give its address: --address HOST:PORT)") from None
     return ray, True
+
+
+def loopback_only() -> None:
+    """Make a local cluster this process starts listen on 127.0.0.1 only (no effect once Ray is imported)."""
+    if "ray" not in sys.modules:
+        os.environ.setdefault(*LOOPBACK_ONLY)
 
 
 def _check_reachable(address: str) -> None:

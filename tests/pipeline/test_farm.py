@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import REPO, TESTS, run_cli
+from support import REPO, TESTS, descendants, listening_sockets, run_cli, socket_inodes
 
 from comicforge.cli import main
 from comicforge.errors import ComicforgeError
@@ -73,6 +73,17 @@ def test_a_farm_build_of_the_demo_is_byte_identical_to_a_local_build(cluster: Pa
     assert executor["actors"][0]["node"] == f"{socket.gethostname()} ({ray.util.get_node_ip_address()})"
     again = _farm(farm, tmp_path / "farm-out")
     assert again["jobs"]["built"] == 0 and again["executor"] == {"kind": "local"}  # a no-op rebuild starts no actors
+
+
+def test_the_cluster_a_build_starts_listens_on_127_0_0_1_only(cluster: Path):
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("needs Linux /proc to list listening sockets")
+    ray.get(ray.remote(lambda: None).remote())  # a worker process up, beside the GCS and the raylet
+    ours = set().union(*(socket_inodes(pid) for pid in descendants(os.getpid())))
+    listening = {inode: where for inode, where in listening_sockets().items() if inode in ours}
+    assert listening, "found none of the cluster's listening sockets"
+    assert {address for _, address in listening.values()} == {"127.0.0.1"}, listening
+    assert ray.util.get_node_ip_address() == "127.0.0.1"
 
 
 def _killer(project: Path, killed: list[str]) -> threading.Thread:

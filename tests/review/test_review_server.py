@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import difflib
-import socket
 from pathlib import Path
 
 from conftest import Server, wait_for
-
-
-def _listening_addresses(port: int) -> set[str]:
-    """Local addresses of the sockets listening on a TCP port, from /proc/net/tcp and tcp6 (Linux)."""
-    found = set()
-    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
-        for line in table.read_text().splitlines()[1:] if table.exists() else []:
-            local, state = line.split()[1], line.split()[3]
-            address, _, hex_port = local.partition(":")
-            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
-                found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]) if len(address) == 8 else address)
-    return found
+from support import listening_sockets
 
 
 def test_it_listens_on_127_0_0_1_only(review_server: Server):
     port = int(review_server.url.rsplit(":", 1)[1])
-    assert _listening_addresses(port) in ({"127.0.0.1"}, set())  # set(): no /proc (not Linux)
+    assert {address for p, address in listening_sockets().values() if p == port} in ({"127.0.0.1"}, set())  # set(): no /proc (not Linux)
     from comicforge.review.serve import local_socket
 
     sock = local_socket(0)
