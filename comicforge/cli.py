@@ -148,16 +148,19 @@ def _options(args: argparse.Namespace) -> Any:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from comicforge.pipeline.run import plan_build
+    from comicforge.pipeline.run import make_plan
     from comicforge.pipeline.store import Store
     from comicforge.project.files import find_project_file
 
     file = find_project_file(args.project)
-    decisions = plan_build(file, Store(file.parent), _options(args))
+    plan = make_plan(file, Store(file.parent), _options(args))
+    decisions = plan.decisions
     if args.json:
         rows = [{"job": d.job.id, "stage": d.job.stage, "name": d.job.label, "action": "build" if d.build else "reuse", "reason": d.reason} for d in decisions]
-        print(json.dumps({"jobs": rows, "build": sum(d.build for d in decisions), "reuse": sum(not d.build for d in decisions)}, indent=2))
+        counts = {"build": sum(d.build for d in decisions), "reuse": sum(not d.build for d in decisions)}
+        print(json.dumps({"resolve": plan.resolve, "jobs": rows, **counts}, indent=2))
         return 0
+    print(plan.resolve)
     for d in decisions:
         print(f"{'build' if d.build else 'reuse'}  {d.job.stage:<8} {d.job.label}: {d.reason}")
     print(f"{sum(d.build for d in decisions)} to build, {sum(not d.build for d in decisions)} to reuse")

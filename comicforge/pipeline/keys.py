@@ -84,3 +84,14 @@ def stat_signature(paths: list[str]) -> dict[str, list[int] | None]:
         except OSError:
             found[path] = None
     return found
+
+
+class StatCache:
+    """`stat_signature` with each path looked at once per build (many panels read the same fonts and styles)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[int] | None] = {}
+
+    def __call__(self, paths: list[str]) -> dict[str, list[int] | None]:
+        self.seen.update(stat_signature([p for p in paths if p not in self.seen]))
+        return {path: self.seen[path] for path in paths}

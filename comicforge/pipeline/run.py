@@ -16,7 +16,7 @@ from comicforge.errors import ComicforgeError, Problem
 from comicforge.pipeline.batches import batch_limit, candidate_batches
 from comicforge.pipeline.executors import Executor, LocalExecutor
 from comicforge.pipeline.grouping import generate_order_key
-from comicforge.pipeline.keys import Fingerprints, stat_signature
+from comicforge.pipeline.keys import Fingerprints, StatCache, stat_signature
 from comicforge.pipeline.plan import Decision, Job, candidate_of, decide, select_jobs
 from comicforge.pipeline.store import Store, copy_atomic, write_atomic
 
@@ -61,6 +61,7 @@ class BuildReport:
     meta: dict[str, Any] = field(default_factory=dict)  # the book's facts (title, pages…), for callers such as `review`
     executor: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})  # where jobs ran ({kind, address, actors, retries})
     timings: dict[str, Any] = field(default_factory=dict)  # seconds per phase (resolve, plan, run, publish) and per stage
+    resolve: str = ""  # what resolving redid: `resolve: 1 of 1,200 panels (new or edited)`
 
     def count(self, stage: str, built: bool) -> int:
         return sum(1 for d in self.decisions if d.job.stage == stage and d.build == built)
@@ -77,6 +78,7 @@ class BuildReport:
             "executor": self.executor,
             "seconds": round(self.seconds, 3),
             "timings": self.timings,
+            "resolve": self.resolve,
         }
 
 
@@ -86,30 +88,55 @@ def _code_signature() -> list[Any]:
     return sorted([str(p.relative_to(package)), p.stat().st_mtime_ns] for p in package.rglob("*") if p.suffix in (".py", ".yaml", ".json", ".ttf"))
 
 
+@dataclass
+class Resolved:
+    """The book's keyed jobs, its facts for the exporters, and what resolving it redid (`resolve: 1 of 1,200 panels`)."""
+
+    jobs: list[Job]
+    meta: dict[str, Any]
+    summary: str
+
+
 def resolved_jobs(project_file: Path, store: Store, preview: bool = False) -> tuple[list[Job], dict[str, Any]]:
-    """The book's jobs: reused from the last resolve when the project file and every file it read are unchanged."""
+    """The book's jobs and facts (see `resolve_jobs`)."""
+    resolved = resolve_jobs(project_file, store, preview)
+    return resolved.jobs, resolved.meta
+
+
+def resolve_jobs(project_file: Path, store: Store, preview: bool = False) -> Resolved:
+    """The book's jobs: reused from the last resolve when the project file and every file it read are unchanged, else
+    resolved again reusing each panel whose inputs hold (project/resolve/reuse.py)."""
     import hashlib
 
     digest = hashlib.sha256(project_file.read_bytes()).hexdigest()
     state = PREVIEW_STATE if preview else RESOLVED_STATE
     cached = store.read_state(state)
     if resolve_still_holds(cached, digest):
-        return [Job(**j) for j in cached["jobs"]], cached["meta"]
-    jobs, meta, files = _resolve(project_file, store, preview)
+        jobs = [Job(**j) for j in cached["jobs"]]
+        panels = sum(1 for j in jobs if j.stage == "finish")
+        return Resolved(jobs, cached["meta"], f"resolve: 0 of {panels:,} panels (the project file and the files it reads are unchanged)")
+    signature = StatCache()
+    jobs, meta, files, summary = _resolve(project_file, store, signature, preview)
     store.write_state(state, {
-        "digest": digest, "env": os.environ.get("COMICFORGE_MODELS", ""), "code": _code_signature(), "files": stat_signature(sorted(map(str, files))),
+        "digest": digest, "env": _search_environment(), "code": _code_signature(), "files": signature(sorted(map(str, files))),
         "jobs": [j.to_json() for j in jobs], "meta": meta,
     })
-    return jobs, meta
+    return Resolved(jobs, meta, summary)
+
+
+def _search_environment() -> str:
+    from comicforge.weights.locate import search_environment
+
+    return search_environment()
 
 
 def resolve_still_holds(cached: dict[str, Any], digest: str) -> bool:
     """Whether a stored resolve is of this project text, with the same code, model folders and files read."""
-    unchanged = cached.get("digest") == digest and cached.get("env") == os.environ.get("COMICFORGE_MODELS", "") and cached.get("code") == _code_signature()
+    unchanged = cached.get("digest") == digest and cached.get("env") == _search_environment() and cached.get("code") == _code_signature()
     return unchanged and stat_signature(list(cached.get("files", {}))) == cached["files"]
 
 
-def _resolve(project_file: Path, store: Store, preview: bool = False) -> tuple[list[Job], dict[str, Any], set[Path]]:
+def _resolve(project_file: Path, store: Store, signature: StatCache, preview: bool = False) -> tuple[list[Job], dict[str, Any], set[Path], str]:
     """Load, validate and resolve the project into keyed jobs (the slow path: imports pydantic, jinja2…)."""
     from comicforge.pipeline.plan import assign_keys, book_meta, page_jobs
     from comicforge.project.load import load_project
@@ -117,11 +144,30 @@ def _resolve(project_file: Path, store: Store, preview: bool = False) -> tuple[l
 
     loaded = load_project(project_file)
     fingerprints = Fingerprints(store.root / "fingerprints.json")
-    book, files = resolve_book(loaded, fingerprints)
-    fingerprints.save()
+    cache = _panel_cache(store, signature)
+    try:
+        book, files = resolve_book(loaded, fingerprints, cache)
+    finally:  # panels resolved without problems are kept even when others have some: the fix rebuilds only those
+        fingerprints.save()
+        store.write_state(PANELS_STATE, {**cache.to_state(), "code": _code_signature()})
     jobs = page_jobs(book, stage_versions(book), preview)
     assign_keys(jobs)
-    return jobs, book_meta(book), files
+    return jobs, book_meta(book), files, cache.summary()
+
+
+PANELS_STATE = "panels.json"  # resolved panels by what they are made from (project/resolve/reuse.py)
+
+
+def _panel_cache(store: Store, signature: StatCache) -> Any:
+    """The panels earlier resolves kept, unless comicforge's code changed since."""
+    from comicforge.project.resolve.reuse import PanelCache
+
+    state = store.read_state(PANELS_STATE)
+    if not state:
+        return PanelCache({}, signature, fallback="first resolve")
+    if state.get("code") != _code_signature():
+        return PanelCache({}, signature, fallback="comicforge's code changed")
+    return PanelCache(state, signature)
 
 
 def stage_versions(book: Any) -> Any:
@@ -138,14 +184,25 @@ def stage_versions(book: Any) -> Any:
 EXPORT_VERSION = "export-2"
 
 
+@dataclass
+class Plan:
+    """A build's decisions, the book's facts, and what its resolve redid."""
+
+    decisions: list[Decision]
+    meta: dict[str, Any]
+    resolve: str  # `resolve: 1 of 1,200 panels (new or edited)`
+
+
 def plan_build(project_file: Path, store: Store, options: BuildOptions) -> list[Decision]:
     """Which jobs of the requested build to reuse and which to build, with reasons."""
-    return _plan(project_file, store, options)[0]
+    return make_plan(project_file, store, options).decisions
 
 
-def _plan(project_file: Path, store: Store, options: BuildOptions, phases: Phases | None = None) -> tuple[list[Decision], dict[str, Any]]:
+def make_plan(project_file: Path, store: Store, options: BuildOptions, phases: Phases | None = None) -> Plan:
+    """Resolve (or reuse the resolve), then decide for each job of the requested build."""
     phases = phases or Phases()
-    jobs, meta = resolved_jobs(project_file, store, options.preview)
+    resolved = resolve_jobs(project_file, store, options.preview)
+    jobs, meta = resolved.jobs, resolved.meta
     phases.done("resolve")
     _check_pages(options.pages, meta["page_count"], project_file)
     chosen = select_jobs(jobs, meta, EXPORT_VERSION, options.exports, options.pages, options.proof)
@@ -154,7 +211,7 @@ def _plan(project_file: Path, store: Store, options: BuildOptions, phases: Phase
     if not all(stored.values()):
         previous = store.read_state(JOBS_STATE).get("jobs", {})
     damaged = {key for key, present in stored.items() if not present and store.entry(key).exists()}
-    return decide(chosen, stored.__getitem__, previous, damaged), meta
+    return Plan(decide(chosen, stored.__getitem__, previous, damaged), meta, resolved.summary)
 
 
 class Phases:
@@ -188,7 +245,8 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
     with store.lock():
         store.clean_tmp()
         phases = Phases()
-        decisions, meta = _plan(project_file, store, options, phases)
+        plan = make_plan(project_file, store, options, phases)
+        decisions, meta = plan.decisions, plan.meta
         phases.done("plan")
         runtime = tuple(map(tuple, meta.get("runtime", ())))
         executor = choose_executor(options, runtime, any(d.build for d in decisions))
@@ -213,7 +271,7 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
         print(f"store: {len(runner.repaired)} damaged entries found and rebuilt", file=sys.stderr)
     timings = {**phases.seconds, "stages": {stage: round(seconds, 3) for stage, seconds in runner.stage_seconds.items()}}
     report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired, meta=meta, executor=summary,
-                         timings=timings)
+                         timings=timings, resolve=plan.resolve)
     if options.usage:
         entries, size = store.usage()
         report.store = {"entries": entries, "bytes": size}

@@ -42,6 +42,7 @@ class LoadedProject:
     file: Path
     lines: dict[Loc, int]
     digest: str
+    data: dict[str, Any]  # the file as YAML read it (what the panel cache digests)
 
     @property
     def root(self) -> Path:
@@ -229,7 +230,7 @@ def load_project(path: Path | str) -> LoadedProject:
         project = Project.model_validate(data)
     except ValidationError as error:
         raise ProjectError(validation_problems(error, data, lines, file.name)) from None
-    return LoadedProject(project, file, lines, hashlib.sha256(raw).hexdigest())
+    return LoadedProject(project, file, lines, hashlib.sha256(raw).hexdigest(), data)
 
 
 def _data_loc(loc: Loc, data: Any, error_type: str) -> Loc:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from comicforge.layout.panels import Rect
 from comicforge.spec.files import FileRef
 from comicforge.spec.jobs import BookFacts, OutputSettings, PageFrame
 from comicforge.spec.lettering import BalloonSpec, SfxSpec
+from comicforge.spec.post import PostStep
 from comicforge.spec.requests import Edit, GenerateRequest
-
-if TYPE_CHECKING:
-    from comicforge.spec.post import PostStep
 
 Loc = tuple[str | int, ...]
 PixelBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels

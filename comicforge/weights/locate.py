@@ -9,6 +9,12 @@ from pathlib import Path
 MODEL_SUFFIXES = (".safetensors", ".ckpt")
 LORA_SUFFIXES = (".safetensors", ".ckpt", ".pt")
 _HF_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+SEARCH_VARIABLES = ("COMICFORGE_MODELS", "COMICFORGE_LORAS", "HF_HUB_CACHE", "HF_HOME")  # where named weights are looked for
+
+
+def search_environment() -> str:
+    """The environment variables that decide which files weight names find, as one text (a resolve depends on it)."""
+    return "\0".join(os.environ.get(name, "") for name in SEARCH_VARIABLES)
 
 
 def _env_dirs(variable: str) -> list[Path]:

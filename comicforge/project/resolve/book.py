@@ -29,7 +29,8 @@ from comicforge.project.resolve.lettering import panel_balloons, panel_sfx
 from comicforge.project.resolve.poses import panel_poses, pose_source
 from comicforge.project.resolve.post import chain_palettes, character_palette, post_chain
 from comicforge.project.resolve.prompts import panel_prompts
-from comicforge.project.resolve.resolver import Fingerprint, Resolver, kind_of, known, setting
+from comicforge.project.resolve.resolver import Fingerprint, PanelReads, Resolver, kind_of, known, setting
+from comicforge.project.resolve.reuse import PanelCache, book_inputs
 from comicforge.project.resolve.variants import panel_variants, preview_request
 from comicforge.project.schema import Character, Page, Panel, Project
 from comicforge.project.specs import BookSpec, PageSpec, PanelSpec
@@ -41,22 +42,26 @@ from comicforge.spec.requests import CharacterLook, GenerateRequest
 from comicforge.spec.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
 
 
-def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint) -> tuple[BookSpec, set[Path]]:
-    """Resolve a loaded project; raises ProjectError listing every problem found."""
+def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint, cache: PanelCache | None = None) -> tuple[BookSpec, set[Path]]:
+    """Resolve a loaded project (reusing the cache's panels that still hold); raises ProjectError listing every problem found."""
     resolver = Resolver(loaded, fingerprint)
-    book = _book(resolver)
+    book = _book(resolver, cache)
     if resolver.problems:
         unique = list(dict.fromkeys(resolver.problems))  # a book-wide setting fails once, not once per panel
         raise ProjectError(sorted(unique, key=lambda p: p.line or 0))
     return book, resolver.files_read
 
 
-def _book(r: Resolver) -> BookSpec:
+def _book(r: Resolver, cache: PanelCache | None) -> BookSpec:
     project = r.project
     _check_characters(r)
     _check_book_weights(r)
     geometry = book_geometry(project.format)
-    pages = tuple(_page(r, number, page, geometry) for number, page in enumerate(project.pages, start=1))
+    if cache is not None:
+        from comicforge.weights.locate import search_environment
+
+        cache.start(book_inputs(r.loaded.data, r.loaded.root, search_environment(), _icc_profile_once(r)))
+    pages = tuple(_page(r, number, page, geometry, cache) for number, page in enumerate(project.pages, start=1))
     _check_unique_ids(r, pages)
     return BookSpec(
         project.title, project.author, project.series, project.number, project.language,
@@ -114,11 +119,11 @@ def _check_book_weights(r: Resolver) -> None:
         kind_of(r, defaults.ip_adapter, ("defaults", "ip_adapter"), "IP-Adapter file", kinds.ip_adapter_problem)
 
 
-def _page(r: Resolver, number: int, page: Page, g: PageGeometry) -> PageSpec:
+def _page(r: Resolver, number: int, page: Page, g: PageGeometry, cache: PanelCache | None) -> PageSpec:
     loc: Loc = ("pages", number - 1)
     rects = panel_rects(r, page, g, loc)
     panels = tuple(
-        _panel(r, number, index, panel, rect, g)
+        _panel(r, number, index, panel, rect, g) if cache is None else _panel_reusing(r, cache, number, index, panel, rect, g)
         for index, (panel, rect) in enumerate(zip(page.panels, rects), start=1)
     )
     fmt = r.project.format
@@ -141,11 +146,28 @@ def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: Page
     )
 
 
+def _panel_reusing(r: Resolver, cache: PanelCache, page: int, index: int, panel: Panel, rect: Rect, g: PageGeometry) -> PanelSpec:
+    """The cached panel when what it is made from holds, else resolved (and kept when it has no problems)."""
+    key = cache.key(page, index, rect, r.loaded.data["pages"][page - 1]["panels"][index - 1])
+    found = cache.get(key)
+    if found is not None:
+        spec, files = found
+        r.read(*map(Path, files))
+        return spec
+    failures, r.reading = r.failures, PanelReads()
+    spec = _panel(r, page, index, panel, rect, g)
+    reads, r.reading = r.reading, None
+    if r.failures == failures:
+        cache.put(key, spec, reads)
+    return spec
+
+
 def _panel_characters(r: Resolver, panel: Panel, loc: Loc) -> list[tuple[str, Character]]:
     found = []
     for i, name in enumerate(panel.characters):
-        if name in r.project.characters:
-            found.append((name, r.project.characters[name]))
+        character = r.character(name)
+        if character is not None:
+            found.append((name, character))
         else:
             r.fail((*loc, "characters", i), f"unknown character {name!r} (known: {known(r.project.characters)})")
     return found

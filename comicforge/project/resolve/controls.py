@@ -31,11 +31,11 @@ def panel_controls(r: Resolver, panel: Panel, engine: str, placed: tuple[PlacedP
 
 def sketch_checked(r: Resolver, panel: Panel, controls: tuple[ControlInput, ...], size: tuple[int, int], loc: Loc) -> tuple[ControlInput, ...]:
     """The controls, once the sketch is known to leave lines at the generation size (else the engines refuse it)."""
-    from comicforge.control.images import lineart_control
-    from comicforge.control.lineart import LineartError
-
     for control in controls:
         if control.kind == "lineart" and control.source is not None:
+            from comicforge.control.images import lineart_control  # (imports scipy: only for panels with a sketch)
+            from comicforge.control.lineart import LineartError
+
             try:
                 lineart_control(Path(control.source.path), *size)
             except LineartError as error:

@@ -25,7 +25,7 @@ def _check_unused_model(r: Resolver, name: str, where: Loc) -> None:
 
     path = find_model(name, r.loaded.root)
     if path is not None:
-        r.files_read.add(path.resolve())
+        r.read(path.resolve())
         r.is_kind(path.resolve(), name, where, kinds.model_problem)
 
 
@@ -63,7 +63,7 @@ def prompt_loras(r: Resolver, prompt: str, panel_id: str, model_info: Any, where
             r.fail(where, f"panel {panel_id}: {tag.source}: no LoRA file named {tag.name!r} (looked in the project folder, its loras/, "
                           "COMICFORGE_LORAS and COMICFORGE_MODELS, with or without .safetensors/.ckpt/.pt)")
             continue
-        r.files_read.add(path)
+        r.read(path)
         ref = r.reference(path, tag.name, where)
         if ref is None or not r.is_kind(path, f"panel {panel_id}: {tag.source}", where, kinds.lora_problem):
             continue
@@ -106,7 +106,7 @@ def panel_model(r: Resolver, panel: Panel, engine: str, loc: Loc) -> FileRef | N
     ref = r.reference(path.resolve(), name, where)
     if ref is None:
         return None
-    r.files_read.update([path.resolve(), *(p for p in path.resolve().rglob("*") if p.is_file())] if path.is_dir() else [path.resolve()])
+    r.read(*([path.resolve(), *(p for p in path.resolve().rglob("*") if p.is_file())] if path.is_dir() else [path.resolve()]))
     if ref.path not in r.models:
         r.models[ref.path] = _detect(r, path.resolve(), name, where)
     return ref if r.models[ref.path] is not None else None

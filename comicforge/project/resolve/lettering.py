@@ -22,7 +22,7 @@ def _balloon(r: Resolver, balloon: Balloon, loc: Loc) -> BalloonSpec | None:
     fmt = r.project.format
     character = None
     if balloon.who is not None:
-        character = r.project.characters.get(balloon.who)
+        character = r.character(balloon.who)
         if character is None:
             r.fail((*loc, "who"), f"unknown speaker {balloon.who!r} (known: {known(r.project.characters)})")
             return None
@@ -68,7 +68,7 @@ def _faces(r: Resolver, name: str, loc: Loc) -> tuple[FileRef, FileRef, FileRef]
     if regular is None:
         return None
     if name not in BUILTIN_FONTS:  # a face added beside a project font later must be noticed by the fast path
-        r.files_read.update(path.resolve() for path in emphasis_candidates(Path(regular.path)))
+        r.read(*(path.resolve() for path in emphasis_candidates(Path(regular.path))))
     bold, italic = (_font(r, str(path), loc) for path in emphasis_fonts(name, r.loaded.root))
     return (regular, bold or regular, italic or regular)
 
@@ -110,7 +110,7 @@ def _font(r: Resolver, name: str, loc: Loc) -> FileRef | None:
         fail_once(r, loc, f"font {name}: {error}")
         return None
     if not str(path).startswith(str(Path(str(resources.files("comicforge"))))):
-        r.files_read.add(path.resolve())
+        r.read(path.resolve())
     return FileRef(str(path.resolve()), r.fingerprint(path.resolve()))
 
 

@@ -18,7 +18,7 @@ def pose_source(r: Resolver, source: str, loc: Loc) -> list[PlacedPose]:
         r.fail(loc, str(error).replace(str(path), source))  # as the author wrote the path
         return []
     if path.is_file():
-        r.files_read.add(path.resolve())
+        r.read(path.resolve())
     return found
 
 
@@ -27,7 +27,7 @@ def panel_poses(r: Resolver, panel: Panel, characters: list[tuple[str, Character
     if isinstance(panel.pose, list):
         placed = []
         for i, item in enumerate(panel.pose):
-            if item.who is not None and item.who not in r.project.characters:
+            if item.who is not None and r.character(item.who) is None:
                 r.fail((*loc, "pose", i, "who"), f"unknown character {item.who!r} (known: {known(r.project.characters)})")
             for figure in pose_source(r, item.pose, (*loc, "pose", i, "pose")):
                 placed.append(poses.place_pose(figure, item.region, flip=item.flip, scale=item.scale, panel_aspect=aspect, who=item.who))

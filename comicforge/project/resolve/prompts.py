@@ -107,6 +107,7 @@ def panel_prompts(r: Resolver, panel: Panel, characters: list[tuple[str, Charact
     context.update(shot=panel.shot, characters=[context[n] for n, _ in characters])
     prompt = _render(r, panel.prompt, context, (*loc, "prompt"))
     named = _referenced_names(panel.prompt)
+    _note_characters(r, named)
     missing = [str(context[name]) for name, _ in characters if name not in named and str(context[name]) not in prompt]
     prompt = ", ".join(part for part in [*missing, prompt] if part)
     negative = setting(r, panel, "negative") or ""
@@ -114,9 +115,17 @@ def panel_prompts(r: Resolver, panel: Panel, characters: list[tuple[str, Charact
     if style_name:
         style = _style(r, style_name, (*loc, "style") if panel.style else ("defaults", "style"))
         if style is not None:
-            prompt = _render(r, style.get("prompt", "{{ prompt }}"), {**context, "prompt": prompt}, (*loc, "style"))
+            source = style.get("prompt", "{{ prompt }}")
+            _note_characters(r, _referenced_names(source))
+            prompt = _render(r, source, {**context, "prompt": prompt}, (*loc, "style"))
             negative = ", ".join(p for p in [negative, style.get("negative", "")] if p)
     return prompt, negative
+
+
+def _note_characters(r: Resolver, names: frozenset[str]) -> None:
+    """Note the names a template uses as characters read (a name that is not one yet may become one)."""
+    for name in names:
+        r.character(name)
 
 
 @lru_cache(maxsize=4096)
@@ -149,13 +158,13 @@ def _style(r: Resolver, name: str, where: Loc) -> dict[str, str] | None:
     """A style template {'prompt': '… {{ prompt }} …', 'negative': '…'}; problems are located at the style setting."""
     own = r.loaded.root / "styles"
     if own.is_dir():
-        r.files_read.add(own.resolve())  # a style added here later shadows a built-in one
+        r.read(own.resolve())  # a style added here later shadows a built-in one
     path = find_style(name, r.loaded.root)
     if path is None:
         r.fail(where, f"unknown style {name!r} (valid: {', '.join(style_names(r.loaded.root))})")
         return None
     if path.parent == own:
-        r.files_read.add(path.resolve())
+        r.read(path.resolve())
     try:
         style = read_yaml(path, "style template") or {}
     except ProjectError as error:

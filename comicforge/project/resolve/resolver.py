@@ -10,10 +10,18 @@ from typing import Any
 from comicforge.errors import EngineError, Problem
 from comicforge.project import kinds
 from comicforge.project.load import LoadedProject, Loc
-from comicforge.project.schema import Panel, Project
+from comicforge.project.schema import Character, Panel, Project
 from comicforge.spec.files import FileRef
 
 Fingerprint = Callable[[Path], str]
+
+
+@dataclass
+class PanelReads:
+    """What resolving one panel read besides its own node: files (resolved paths) and characters of the bible."""
+
+    files: set[Path] = field(default_factory=set)
+    characters: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -27,6 +35,8 @@ class Resolver:
     models: dict[str, Any] = field(default_factory=dict)  # checkpoint path → ModelInfo (None if unusable)
     checked_pairs: set[tuple[str, str]] = field(default_factory=set)  # (LoRA or ControlNet file, model) pairs already checked
     kinds: dict[str, str | None] = field(default_factory=dict)  # file → why it is not what it claims to be (None: fine)
+    failures: int = 0  # problems found, counting those reported once for many panels
+    reading: PanelReads | None = None  # what the panel being resolved reads (for the panel cache)
 
     @property
     def project(self) -> Project:
@@ -34,7 +44,20 @@ class Resolver:
 
     def fail(self, loc: Loc, message: str) -> None:
         """Record a problem at a path of the project."""
+        self.failures += 1
         self.problems.append(self.loaded.problem(loc, message))
+
+    def read(self, *paths: Path) -> None:
+        """Note files (resolved paths) that the book, and the panel being resolved, depend on."""
+        self.files_read.update(paths)
+        if self.reading is not None:
+            self.reading.files.update(paths)
+
+    def character(self, name: str) -> Character | None:
+        """A character of the bible by name (None: not in it), noted as read by the panel being resolved."""
+        if self.reading is not None:
+            self.reading.characters.add(name)
+        return self.project.characters.get(name)
 
     def named(self, name: str, loc: Loc, what: str) -> Path | None:
         """A file the project names (relative to the project), noted as read; missing → problem."""
@@ -46,7 +69,7 @@ class Resolver:
         if not (path.is_file() or path.is_dir()):  # reading a pipe or a device blocks or never ends
             self.fail(loc, f"{name}: is a pipe, socket or device, not a regular file")
             return None
-        self.files_read.add(path.resolve())
+        self.read(path.resolve())
         return path.resolve()
 
     def file(self, name: str, loc: Loc, what: str) -> FileRef | None:
@@ -108,6 +131,7 @@ def engine_message(error: Exception, path: Path, name: str) -> str:
 
 
 def fail_once(r: Resolver, loc: Loc, message: str) -> None:
+    r.failures += 1
     problem = r.loaded.problem(loc, message)
     if problem not in r.problems:
         r.problems.append(problem)
