@@ -51,15 +51,19 @@ class Versions:
 
 
 def page_jobs(book: Any, versions: Versions, preview: bool = False) -> list[Job]:
-    """Every per-panel and per-page job of the book, in dependency order (keys not yet assigned); `preview`: at preview settings."""
-    output = book.output
+    """Every per-panel and per-page job of a resolved book, in dependency order (keys not yet assigned); `preview`: at
+    preview settings. (pipeline/reuse.py makes the same jobs reusing stored panels.)"""
     jobs: list[Job] = []
     for page in book.pages:
         for panel in page.panels:
-            jobs += _panel_jobs(panel, page, versions, preview)
-        jobs.append(_page_job(page, versions))
-        jobs.append(_image_job(page, output, versions))
+            jobs += panel_jobs(panel, page, versions, preview)
+        jobs += page_and_image_jobs(page, [page_panel(p) for p in page.panels], book.output, versions)
     return jobs
+
+
+def page_and_image_jobs(frame: Any, panels: list[dict[str, Any]], output: OutputSettings, versions: Versions) -> list[Job]:
+    """A page's compose job (its panels as `page_panel` gives them) and its image job."""
+    return [_page_job(frame, panels, versions), _image_job(frame, output, versions)]
 
 
 def _image_job(page: Any, output: OutputSettings, versions: Versions) -> Job:
@@ -70,12 +74,12 @@ def _image_job(page: Any, output: OutputSettings, versions: Versions) -> Job:
     return Job(f"png:{page.number}", "png", f"page {page.number} image", versions.export, encode(spec), [f"page:{page.number}"])
 
 
-def book_meta(book: Any) -> dict[str, Any]:
+def book_meta(book: Any, page_count: int) -> dict[str, Any]:
     """Book-wide facts the exporters write (title, credits, reading direction, colour): an `ExportJob`'s JSON form less
     its pages, date and proof flag (kept in the resolved state, so the fast path keys exports without pydantic)."""
     return {
         "title": book.title, "author": book.author, "series": book.series, "number": book.number,
-        "language": book.language, "reading": book.reading, "color": book.color, "page_count": len(book.pages),
+        "language": book.language, "reading": book.reading, "color": book.color, "page_count": page_count,
         "output": encode(book.output), "runtime": [list(o) for o in book.runtime], "icc_profile": plain(book.icc_profile),
     }
 
@@ -175,7 +179,8 @@ def _generate_jobs(panel: Any, versions: Versions, preview: bool) -> tuple[list[
     return jobs, *picked
 
 
-def _panel_jobs(panel: Any, page: Any, versions: Versions, preview: bool = False) -> list[Job]:
+def panel_jobs(panel: Any, page: Any, versions: Versions, preview: bool = False) -> list[Job]:
+    """A panel's generate jobs (one per candidate), its edit steps and its finish, on a page of `page`'s dpi and colour."""
     from comicforge.post.chain import chain_reads
     from comicforge.spec.jobs import RefineJob
     from comicforge.spec.post import FinishJob
@@ -195,18 +200,24 @@ def _panel_jobs(panel: Any, page: Any, versions: Versions, preview: bool = False
     return [*generates, *refines, Job(f"finish:{panel.id}", "finish", panel.id, versions.post, encode(finish), [last])]
 
 
-def _page_job(page: Any, versions: Versions) -> Job:
-    from comicforge.spec.jobs import PageJob, PagePanel
+def _page_job(frame: Any, panels: list[dict[str, Any]], versions: Versions) -> Job:
+    from comicforge.spec.jobs import PageJob
 
-    panels = tuple(
-        PagePanel(p.id, p.rect.rounded(), p.box, p.balloons, p.sfx, tuple(_head(pose) for pose in p.request.poses))
-        for p in page.panels
-    )
     spec = PageJob(
-        page.number, (round(page.media[0], 4), round(page.media[1], 4)), round(page.bleed, 4), page.live, page.dpi,
-        page.pixels, page.color, page.reading, page.border, panels,
+        frame.number, (round(frame.media[0], 4), round(frame.media[1], 4)), round(frame.bleed, 4), frame.live, frame.dpi,
+        frame.pixels, frame.color, frame.reading, frame.border, (),
     )
-    return Job(f"page:{page.number}", "page", f"page {page.number}", versions.compose, encode(spec), [f"finish:{p.id}" for p in page.panels])
+    deps = [f"finish:{p['id']}" for p in panels]
+    return Job(f"page:{frame.number}", "page", f"page {frame.number}", versions.compose, {**encode(spec), "panels": panels}, deps)
+
+
+def page_panel(panel: Any) -> dict[str, Any]:
+    """A panel as its page's compose job holds it (JSON): place, lettering and the heads of its figures."""
+    from comicforge.spec.jobs import PagePanel
+
+    heads = tuple(_head(pose) for pose in panel.request.poses)
+    row: dict[str, Any] = encode(PagePanel(panel.id, panel.rect.rounded(), panel.box, panel.balloons, panel.sfx, heads))
+    return row
 
 
 def _head(pose: Any) -> Any:
@@ -229,8 +240,8 @@ def assign_keys(jobs: list[Job]) -> None:
         keys[job.id] = job.key
 
 
-def decide(jobs: list[Job], has_key: Callable[[str], bool], previous: dict[str, Any], damaged: Collection[str] = ()) -> list[Decision]:
-    """For each job: reuse when its key is stored intact, else build, with the reason versus the last build."""
+def decide(jobs: list[Job], has_key: Callable[[str], bool], changes: dict[str, str], damaged: Collection[str] = ()) -> list[Decision]:
+    """For each job: reuse when its key is stored intact, else build, with the reason (`changes`: versus the last resolve)."""
     decisions: list[Decision] = []
     changed: set[str] = set()
     for job in jobs:
@@ -238,7 +249,7 @@ def decide(jobs: list[Job], has_key: Callable[[str], bool], previous: dict[str, 
             decisions.append(Decision(job, False, "up to date"))
             continue
         changed.add(job.id)
-        reason = "damaged in the store" if job.key in damaged else rebuild_reason(job, previous.get(job.id), changed)
+        reason = "damaged in the store" if job.key in damaged else changes.get(job.id) or _input_reason(job, changed)
         decisions.append(Decision(job, True, reason))
     return decisions
 
@@ -246,23 +257,39 @@ def decide(jobs: list[Job], has_key: Callable[[str], bool], previous: dict[str, 
 _FIELD_NAMES = {"request": "settings", "post": "post chain", "balloons": "balloons", "panels": "panels", "step": "edit step"}
 
 
-def rebuild_reason(job: Job, before: dict[str, Any] | None, rebuilt: set[str]) -> str:
-    """Why a job must run: new, which settings changed, which input changed, or missing from the store."""
-    if before is None:
-        return "new"
+def change_reasons(jobs: list[Job], last: dict[str, dict[str, Any]], carried: dict[str, str], built: Callable[[str], bool]) -> dict[str, str]:
+    """Why each job differs from the last resolve's (`last`, by id): new, its stage version, which settings; a job
+    whose key did not change keeps the reason it had (`carried`) until it is `built`."""
+    found: dict[str, str] = {}
+    for job in jobs:
+        before = last.get(job.id)
+        if before is None:
+            reason: str | None = "new"
+        elif before.get("key") != job.key:
+            reason = spec_change(job, before)
+        else:
+            reason = carried.get(job.id) if job.id in carried and not built(job.key) else None
+        if reason:
+            found[job.id] = reason
+    return found
+
+
+def spec_change(job: Job, before: dict[str, Any]) -> str | None:
+    """Which of a job's settings changed since `before` (its JSON then); None when only its inputs did."""
     if before.get("version") != job.version:
         return f"{job.stage} stage version changed"
     old, new = before.get("spec", {}), json.loads(canonical_json(job.spec))  # tuples → lists, as stored
     fields = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if job.stage == "page" and "panels" in fields:
         fields = _page_panel_changes(old.get("panels", []), new.get("panels", []))
-    if fields:
-        return ", ".join(_FIELD_NAMES.get(f, f) for f in fields) + " changed"
+    return ", ".join(_FIELD_NAMES.get(f, f) for f in fields) + " changed" if fields else None
+
+
+def _input_reason(job: Job, rebuilt: set[str]) -> str:
+    """A job with its settings unchanged runs because an input is rebuilt, or because it is missing from the store."""
     inputs = [d for d in job.deps if d in rebuilt]
     if inputs:
         return "input changed: " + ", ".join(_dep_label(d) for d in inputs[:4]) + (" …" if len(inputs) > 4 else "")
-    if before.get("deps_keys") and before["deps_keys"] != job.deps:
-        return "inputs changed"
     return "missing from the store"
 
 

@@ -17,7 +17,7 @@ from comicforge.pipeline.batches import batch_limit, candidate_batches
 from comicforge.pipeline.executors import Executor, LocalExecutor
 from comicforge.pipeline.grouping import generate_order_key
 from comicforge.pipeline.keys import Fingerprints, StatCache, stat_signature
-from comicforge.pipeline.plan import Decision, Job, candidate_of, decide, select_jobs
+from comicforge.pipeline.plan import Decision, Job, book_meta, candidate_of, change_reasons, decide, select_jobs
 from comicforge.pipeline.store import Store, copy_atomic, write_atomic
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 RESOLVED_STATE = "resolved.json"
 PREVIEW_STATE = "resolved-preview.json"  # the jobs of `build --preview`
-JOBS_STATE = "jobs.json"
 OUTPUTS_STATE = "outputs.json"
 EXPORTS = ("pdf", "png", "cbz", "spreads", "sheets")
 STAGE_ORDER = ("generate", "refine", "finish", "page", "png", "pdf", "spreads", "cbz", "sheets")
@@ -95,6 +94,7 @@ class Resolved:
     jobs: list[Job]
     meta: dict[str, Any]
     summary: str
+    changes: dict[str, str]  # job id → why it differs from an earlier resolve ("prompt changed")
 
 
 def resolved_jobs(project_file: Path, store: Store, preview: bool = False) -> tuple[list[Job], dict[str, Any]]:
@@ -114,14 +114,24 @@ def resolve_jobs(project_file: Path, store: Store, preview: bool = False) -> Res
     if resolve_still_holds(cached, digest):
         jobs = [Job(**j) for j in cached["jobs"]]
         panels = sum(1 for j in jobs if j.stage == "finish")
-        return Resolved(jobs, cached["meta"], f"resolve: 0 of {panels:,} panels (the project file and the files it reads are unchanged)")
+        summary = f"resolve: 0 of {panels:,} panels (the project file and the files it reads are unchanged)"
+        return Resolved(jobs, cached["meta"], summary, cached.get("changes", {}))
+    from comicforge.errors import ProjectError
+
     signature = StatCache()
-    jobs, meta, files, summary = _resolve(project_file, store, signature, preview)
-    store.write_state(state, {
-        "digest": digest, "env": _search_environment(), "code": _code_signature(), "files": signature(sorted(map(str, files))),
-        "jobs": [j.to_json() for j in jobs], "meta": meta,
-    })
-    return Resolved(jobs, meta, summary)
+    last = {job["id"]: job for job in cached.get("jobs", [])}
+    book, jobs, cache = _resolve(project_file, store, last, cached, signature, preview)
+    changes = change_reasons(jobs, last, cached.get("changes", {}), store.has)
+    kept = {"code": _code_signature(), "jobs": [j.to_json() for j in jobs], "panels": cache.to_state(), "changes": changes}
+    try:
+        book.finish()
+    except ProjectError:  # the panels resolved without problems are kept: the fix resolves only the others
+        store.write_state(state, kept)
+        raise
+    meta = book_meta(book.settings, len(book.pages))
+    files = signature(sorted(map(str, book.files_read)))
+    store.write_state(state, {**kept, "digest": digest, "env": _search_environment(), "files": files, "meta": meta})
+    return Resolved(jobs, meta, cache.summary(), changes)
 
 
 def _search_environment() -> str:
@@ -136,49 +146,45 @@ def resolve_still_holds(cached: dict[str, Any], digest: str) -> bool:
     return unchanged and stat_signature(list(cached.get("files", {}))) == cached["files"]
 
 
-def _resolve(project_file: Path, store: Store, signature: StatCache, preview: bool = False) -> tuple[list[Job], dict[str, Any], set[Path], str]:
-    """Load, validate and resolve the project into keyed jobs (the slow path: imports pydantic, jinja2…)."""
-    from comicforge.pipeline.plan import assign_keys, book_meta, page_jobs
+def _resolve(project_file: Path, store: Store, last: dict[str, Any], state: dict[str, Any], signature: StatCache,
+             preview: bool = False) -> tuple[Any, list[Job], Any]:
+    """Load, validate and resolve the project into keyed jobs, reusing the panels of the last resolve (its `state`,
+    its jobs by id in `last`) whose inputs hold (the slow path: imports pydantic, jinja2…); the resolve, its jobs
+    and its panel cache."""
+    from comicforge.pipeline.reuse import reusing_jobs
     from comicforge.project.load import load_project
-    from comicforge.project.resolve import resolve_book
+    from comicforge.project.resolve.book import BookResolve
 
     loaded = load_project(project_file)
     fingerprints = Fingerprints(store.root / "fingerprints.json")
-    cache = _panel_cache(store, signature)
+    book = BookResolve(loaded, fingerprints)
+    cache = _panel_cache(state, signature, book.inputs())
     try:
-        book, files = resolve_book(loaded, fingerprints, cache)
-    finally:  # panels resolved without problems are kept even when others have some: the fix rebuilds only those
+        jobs = reusing_jobs(book, cache, last, stage_versions(), preview)
+    finally:
         fingerprints.save()
-        store.write_state(PANELS_STATE, {**cache.to_state(), "code": _code_signature()})
-    jobs = page_jobs(book, stage_versions(book), preview)
-    assign_keys(jobs)
-    return jobs, book_meta(book), files, cache.summary()
+    return book, jobs, cache
 
 
-PANELS_STATE = "panels.json"  # resolved panels by what they are made from (project/resolve/reuse.py)
-
-
-def _panel_cache(store: Store, signature: StatCache) -> Any:
-    """The panels earlier resolves kept, unless comicforge's code changed since."""
+def _panel_cache(last: dict[str, Any], signature: StatCache, inputs: Any) -> Any:
+    """The panels the last resolve kept, unless comicforge's code changed since."""
     from comicforge.project.resolve.reuse import PanelCache
 
-    state = store.read_state(PANELS_STATE)
-    if not state:
-        return PanelCache({}, signature, fallback="first resolve")
-    if state.get("code") != _code_signature():
-        return PanelCache({}, signature, fallback="comicforge's code changed")
-    return PanelCache(state, signature)
+    if not last:
+        return PanelCache({}, signature, inputs, fallback="first resolve")
+    if last.get("code") != _code_signature():
+        return PanelCache({}, signature, inputs, fallback="comicforge's code changed")
+    return PanelCache(last.get("panels", {}), signature, inputs)
 
 
-def stage_versions(book: Any) -> Any:
-    """Each stage's version (engines only for those the book uses)."""
+def stage_versions() -> Any:
+    """Each stage's version."""
     from comicforge.compose.page import VERSION as compose_version
-    from comicforge.engines.registry import engine_version
+    from comicforge.engines.registry import ENGINE_NAMES, engine_version
     from comicforge.pipeline.plan import Versions
     from comicforge.post.chain import VERSION as post_version
 
-    engines = {name: engine_version(name) for name in {p.engine for p in book.panels}}
-    return Versions(engines, post_version, compose_version, EXPORT_VERSION)
+    return Versions({name: engine_version(name) for name in ENGINE_NAMES}, post_version, compose_version, EXPORT_VERSION)
 
 
 EXPORT_VERSION = "export-2"
@@ -207,11 +213,8 @@ def make_plan(project_file: Path, store: Store, options: BuildOptions, phases: P
     _check_pages(options.pages, meta["page_count"], project_file)
     chosen = select_jobs(jobs, meta, EXPORT_VERSION, options.exports, options.pages, options.proof)
     stored = {j.key: store.has(j.key) for j in chosen}
-    previous: dict[str, Any] = {}
-    if not all(stored.values()):
-        previous = store.read_state(JOBS_STATE).get("jobs", {})
     damaged = {key for key, present in stored.items() if not present and store.entry(key).exists()}
-    return Plan(decide(chosen, stored.__getitem__, previous, damaged), meta, resolved.summary)
+    return Plan(decide(chosen, stored.__getitem__, resolved.changes, damaged), meta, resolved.summary)
 
 
 class Phases:
@@ -260,8 +263,6 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
             summary = executor.summary()
         finally:
             executor.close()
-            if any(d.build for d in decisions) or runner.repaired:
-                _remember_jobs(store, [d.job for d in decisions])
         record_build(store, [d.job.key for d in decisions])
         warnings = page_warnings(store, decisions)
         store.save_index()
@@ -325,13 +326,6 @@ def recent_builds(store: Store, count: int) -> list[set[str]]:
     folder = store.root / BUILDS_DIR
     records = sorted(folder.glob("*.keys"), reverse=True)[:count] if folder.is_dir() else []
     return [set(path.read_text().split()) for path in records]
-
-
-def _remember_jobs(store: Store, jobs: list[Job]) -> None:
-    """Keep each job's spec so a later plan can say what changed."""
-    known = store.read_state(JOBS_STATE).get("jobs", {})
-    known.update({j.id: {"spec": j.spec, "version": j.version, "key": j.key} for j in jobs})
-    store.write_state(JOBS_STATE, {"jobs": known})
 
 
 class Runner:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from comicforge.post.color import grayscale
 
@@ -24,6 +23,8 @@ class XdogParams:
 
 def xdog_response(gray: np.ndarray, params: XdogParams) -> np.ndarray:
     """Soft XDoG tone in [0, 1] (0 = ink) of a gray image with values 0..255 (eq. 6-7 of the paper)."""
+    from scipy import ndimage  # slow to import: only inking needs it (a resolve reads this module's neighbours)
+
     tone = gray.astype(np.float32) / 255.0
     narrow = ndimage.gaussian_filter(tone, params.sigma, mode="nearest")
     wide = ndimage.gaussian_filter(tone, params.sigma * params.k, mode="nearest")
@@ -45,6 +46,8 @@ def adjust_line_weight(lines: np.ndarray, pixels: float) -> np.ndarray:
     radius = round(abs(pixels))
     if radius == 0:
         return lines
+    from scipy import ndimage
+
     if pixels > 0:
         return ndimage.binary_dilation(lines, structure=disk(radius))
     return ndimage.binary_erosion(lines, structure=disk(radius), border_value=1)

@@ -69,13 +69,19 @@ class PageSpec(PageFrame):
 
 
 @dataclass(frozen=True)
-class BookSpec(BookFacts):
-    """Everything the build needs, derived purely from the project and its files' fingerprints."""
+class BookSettings(BookFacts):
+    """The book's facts and what its exports and engines are told."""
 
-    pages: tuple[PageSpec, ...]
     output: OutputSettings = field(default_factory=OutputSettings)  # format.output (export jobs' specs)
     runtime: tuple[tuple[str, str], ...] = ()  # engine options outside every key (memory savers, batch size)
     icc_profile: FileRef | None = None  # the book's output ICC profile
+
+
+@dataclass(frozen=True)
+class BookSpec(BookSettings):
+    """Everything the build needs, derived purely from the project and its files' fingerprints."""
+
+    pages: tuple[PageSpec, ...] = field(kw_only=True)
 
     @property
     def panels(self) -> list[PanelSpec]:

@@ -21,7 +21,7 @@ def _demo(tmp_path: Path) -> tuple[PageJob, object]:
     from comicforge.project.resolve import resolve_book
 
     book, _ = resolve_book(load_project(REPO / "projects" / "demo" / "comic.yaml"), Fingerprints(tmp_path / "fingerprints.json"))
-    job = next(job for job in page_jobs(book, stage_versions(book)) if job.id == "page:3")
+    job = next(job for job in page_jobs(book, stage_versions()) if job.id == "page:3")
     return decode(PageJob, job.spec), book
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,43 +32,108 @@ from comicforge.project.resolve.poses import panel_poses, pose_source
 from comicforge.project.resolve.post import chain_palettes, character_palette, post_chain
 from comicforge.project.resolve.prompts import panel_prompts
 from comicforge.project.resolve.resolver import Fingerprint, PanelReads, Resolver, kind_of, known, setting
-from comicforge.project.resolve.reuse import PanelCache, book_inputs
+from comicforge.project.resolve.reuse import BookInputs, book_inputs
 from comicforge.project.resolve.variants import panel_variants, preview_request
 from comicforge.project.schema import Character, Page, Panel, Project
-from comicforge.project.specs import BookSpec, PageSpec, PanelSpec
+from comicforge.project.specs import BookSettings, BookSpec, PageSpec, PanelSpec
 from comicforge.promptlang.networks import strip_tags
 from comicforge.spec.files import FileRef
-from comicforge.spec.jobs import OutputSettings
+from comicforge.spec.jobs import OutputSettings, PageFrame
 from comicforge.spec.poses import PlacedPose
 from comicforge.spec.requests import CharacterLook, GenerateRequest
 from comicforge.spec.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
 
 
-def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint, cache: PanelCache | None = None) -> tuple[BookSpec, set[Path]]:
-    """Resolve a loaded project (reusing the cache's panels that still hold); raises ProjectError listing every problem found."""
-    resolver = Resolver(loaded, fingerprint)
-    book = _book(resolver, cache)
-    if resolver.problems:
-        unique = list(dict.fromkeys(resolver.problems))  # a book-wide setting fails once, not once per panel
-        raise ProjectError(sorted(unique, key=lambda p: p.line or 0))
-    return book, resolver.files_read
+def resolve_book(loaded: LoadedProject, fingerprint: Fingerprint) -> tuple[BookSpec, set[Path]]:
+    """Resolve a loaded project; raises ProjectError listing every problem found."""
+    book = BookResolve(loaded, fingerprint)
+    pages = tuple(PageSpec(**fields_of(page.frame), panels=tuple(book.panel(slot) for slot in page.slots)) for page in book.pages)
+    book.finish()
+    return BookSpec(**fields_of(book.settings), pages=pages), book.files_read
 
 
-def _book(r: Resolver, cache: PanelCache | None) -> BookSpec:
-    project = r.project
-    _check_characters(r)
-    _check_book_weights(r)
-    geometry = book_geometry(project.format)
-    if cache is not None:
+def fields_of(value: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, not copied (unlike `dataclasses.asdict`)."""
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+
+
+@dataclass(frozen=True)
+class PanelSlot:
+    """A panel's place in the book before it is resolved."""
+
+    page: int
+    index: int  # 1-based, in reading order
+    id: str
+    rect: Rect
+    panel: Panel
+
+    @property
+    def loc(self) -> Loc:
+        return ("pages", self.page - 1, "panels", self.index - 1)
+
+
+@dataclass(frozen=True)
+class PageOutline:
+    """A page's frame and the places of its panels."""
+
+    frame: PageFrame
+    slots: tuple[PanelSlot, ...]
+
+
+class BookResolve:
+    """A book resolved panel by panel, so that a caller may reuse the panels it has (pipeline/reuse.py): the book-wide
+    checks and the pages' geometry first, then each panel on request, then `finish` raises every problem found."""
+
+    def __init__(self, loaded: LoadedProject, fingerprint: Fingerprint):
+        self.r = r = Resolver(loaded, fingerprint)
+        _check_characters(r)
+        _check_book_weights(r)
+        self.geometry = book_geometry(r.project.format)
+        self.settings = _book_settings(r)
+        self.pages = tuple(_outline(r, number, page, self.geometry) for number, page in enumerate(r.project.pages, start=1))
+        _check_unique_ids(r, [slot for page in self.pages for slot in page.slots])
+
+    def inputs(self) -> BookInputs:
+        """What every panel is made from besides its own node (for the panel cache's keys)."""
         from comicforge.weights.locate import search_environment
 
-        cache.start(book_inputs(r.loaded.data, r.loaded.root, search_environment(), _icc_profile_once(r)))
-    pages = tuple(_page(r, number, page, geometry, cache) for number, page in enumerate(project.pages, start=1))
-    _check_unique_ids(r, pages)
-    return BookSpec(
-        project.title, project.author, project.series, project.number, project.language,
-        project.format.reading, project.format.color, pages, OutputSettings(**project.format.output.model_dump()),
-        _runtime_options(project), _icc_profile_once(r),
+        return book_inputs(self.r.loaded.data, self.r.loaded.root, search_environment(), self.settings.icc_profile)
+
+    def node(self, slot: PanelSlot) -> Any:
+        """The panel as the project file spells it."""
+        return self.r.loaded.data["pages"][slot.page - 1]["panels"][slot.index - 1]
+
+    def panel(self, slot: PanelSlot) -> PanelSpec:
+        """Resolve one panel (its problems are collected for `finish`)."""
+        return _panel(self.r, slot, self.geometry)
+
+    def panel_reads(self, slot: PanelSlot) -> tuple[PanelSpec, PanelReads | None]:
+        """Resolve one panel, with what it read; None instead of the reads when it has problems (so it is not kept)."""
+        failures, self.r.reading = self.r.failures, PanelReads()
+        spec = self.panel(slot)
+        reads, self.r.reading = self.r.reading, None
+        return spec, reads if self.r.failures == failures else None
+
+    def reuse(self, files: list[str]) -> None:
+        """Note the files a reused panel read (the book depends on them as if it had read them)."""
+        self.r.read(*map(Path, files))
+
+    def finish(self) -> None:
+        """Raise ProjectError listing every problem found, if any."""
+        if self.r.problems:
+            unique = list(dict.fromkeys(self.r.problems))  # a book-wide setting fails once, not once per panel
+            raise ProjectError(sorted(unique, key=lambda p: p.line or 0))
+
+    @property
+    def files_read(self) -> set[Path]:
+        return self.r.files_read
+
+
+def _book_settings(r: Resolver) -> BookSettings:
+    project = r.project
+    return BookSettings(
+        project.title, project.author, project.series, project.number, project.language, project.format.reading,
+        project.format.color, OutputSettings(**project.format.output.model_dump()), _runtime_options(project), _icc_profile_once(r),
     )
 
 
@@ -119,47 +186,30 @@ def _check_book_weights(r: Resolver) -> None:
         kind_of(r, defaults.ip_adapter, ("defaults", "ip_adapter"), "IP-Adapter file", kinds.ip_adapter_problem)
 
 
-def _page(r: Resolver, number: int, page: Page, g: PageGeometry, cache: PanelCache | None) -> PageSpec:
-    loc: Loc = ("pages", number - 1)
-    rects = panel_rects(r, page, g, loc)
-    panels = tuple(
-        _panel(r, number, index, panel, rect, g) if cache is None else _panel_reusing(r, cache, number, index, panel, rect, g)
+def _outline(r: Resolver, number: int, page: Page, g: PageGeometry) -> PageOutline:
+    rects = panel_rects(r, page, g, ("pages", number - 1))
+    fmt = r.project.format
+    frame = PageFrame(number, (g.media.w, g.media.h), g.bleed, g.live.rounded(), g.dpi, g.pixels, fmt.color, fmt.reading, fmt.border)
+    slots = tuple(
+        PanelSlot(number, index, panel.id or f"p{number}.{index}", rect, panel)
         for index, (panel, rect) in enumerate(zip(page.panels, rects), start=1)
     )
-    fmt = r.project.format
-    return PageSpec(number, (g.media.w, g.media.h), g.bleed, g.live.rounded(), g.dpi, g.pixels, fmt.color, fmt.reading, fmt.border, panels)
+    return PageOutline(frame, slots)
 
 
-def _panel(r: Resolver, page: int, index: int, panel: Panel, rect: Rect, g: PageGeometry) -> PanelSpec:
-    loc: Loc = ("pages", page - 1, "panels", index - 1)
-    panel_id = panel.id or f"p{page}.{index}"
+def _panel(r: Resolver, slot: PanelSlot, g: PageGeometry) -> PanelSpec:
+    panel, loc, panel_id = slot.panel, slot.loc, slot.id
     characters = _panel_characters(r, panel, loc)
-    box = pixel_box(rect, g.dpi)
+    box = pixel_box(slot.rect, g.dpi)
     aspect = (box[2] - box[0]) / max(box[3] - box[1], 1)
     placed = panel_poses(r, panel, characters, aspect, loc)
     request = _request(r, panel_id, panel, characters, placed, box, loc)
     variants, pick = panel_variants(r, panel, loc)
     return PanelSpec(
-        panel_id, page, loc, request, post_chain(r, panel, characters, loc),
-        rect, box, panel_balloons(r, panel, loc), chain_palettes(r, characters), panel_sfx(r, panel, loc),
+        panel_id, slot.page, loc, request, post_chain(r, panel, characters, loc),
+        slot.rect, box, panel_balloons(r, panel, loc), chain_palettes(r, characters), panel_sfx(r, panel, loc),
         panel_edits(r, panel, request, box, loc), _icc_profile_once(r), variants, pick, preview_request(r, request),
     )
-
-
-def _panel_reusing(r: Resolver, cache: PanelCache, page: int, index: int, panel: Panel, rect: Rect, g: PageGeometry) -> PanelSpec:
-    """The cached panel when what it is made from holds, else resolved (and kept when it has no problems)."""
-    key = cache.key(page, index, rect, r.loaded.data["pages"][page - 1]["panels"][index - 1])
-    found = cache.get(key)
-    if found is not None:
-        spec, files = found
-        r.read(*map(Path, files))
-        return spec
-    failures, r.reading = r.failures, PanelReads()
-    spec = _panel(r, page, index, panel, rect, g)
-    reads, r.reading = r.reading, None
-    if r.failures == failures:
-        cache.put(key, spec, reads)
-    return spec
 
 
 def _panel_characters(r: Resolver, panel: Panel, loc: Loc) -> list[tuple[str, Character]]:
@@ -221,10 +271,9 @@ def _seed(r: Resolver, panel: Panel, panel_id: str, characters: list[tuple[str, 
     return int.from_bytes(digest[:4], "big")
 
 
-def _check_unique_ids(r: Resolver, pages: tuple[PageSpec, ...]) -> None:
-    seen: dict[str, PanelSpec] = {}
-    for page in pages:
-        for panel in page.panels:
-            if panel.id in seen:
-                r.fail((*panel.loc, "id"), f"duplicate panel id {panel.id!r} (also {r.loaded.problem(seen[panel.id].loc, '').path})")
-            seen[panel.id] = panel
+def _check_unique_ids(r: Resolver, slots: list[PanelSlot]) -> None:
+    seen: dict[str, PanelSlot] = {}
+    for slot in slots:
+        if slot.id in seen:
+            r.fail((*slot.loc, "id"), f"duplicate panel id {slot.id!r} (also {r.loaded.problem(seen[slot.id].loc, '').path})")
+        seen[slot.id] = slot
