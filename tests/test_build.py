@@ -68,11 +68,14 @@ def test_plan_says_why(small_project: Path):
     _edit(small_project, "prompt: c\n", "prompt: c, raining\n")
     _edit(small_project, "text: Not here.", "text: Not now.")
     result = run_cli("plan", str(small_project), "--json")
-    rows = {row["job"]: row for row in json.loads(result.stdout)["jobs"]}
+    plan = json.loads(result.stdout)
+    rows = {row["job"]: row for row in plan["jobs"]}
     assert rows["generate:p2.3"]["action"] == "build" and rows["generate:p2.3"]["reason"] == "prompt changed"
     assert rows["page:2"]["reason"] == "lettering changed"
     assert rows["generate:p2.2"]["action"] == "reuse"
-    text = run_cli("plan", str(small_project)).stdout
+    assert plan["resolve"] == "resolve: 1 of 7 panels (new or edited)"  # both edits are in p2.3
+    text = run_cli("plan", str(small_project)).stdout  # the resolve is stored: the reasons stay until the build
+    assert text.startswith("resolve: 0 of 7 panels (the project file and the files it reads are unchanged)\n")
     assert "build  generate p2.3: prompt changed" in text
 
 
