@@ -309,11 +309,29 @@ def _document_info(pdf: Any, settings: PrintSettings) -> None:
         pdf.Root.PageLayout = pikepdf.Name.TwoPageRight
 
 
-def book_pdf(pages: list[PdfPage], settings: PrintSettings) -> Any:
-    """The print PDF as an open pikepdf document: art under overlay on every page, boxes, metadata."""
+def overlay_inputs(pages: list[PdfPage], settings: PrintSettings) -> bytes:
+    """Everything `overlay_pdf`'s bytes are made from, as one text to digest: the pages' sizes and overlays, the
+    settings, the contents of the fonts they name, the writer's code and reportlab's version."""
+    import json
+
+    import reportlab
+
+    from comicforge.weights.digest import file_sha256
+
+    fonts = sorted({op["font"] for page in pages for op in page.overlay if "font" in op})
+    facts = {
+        "pages": [[page.media, page.bleed, page.number, page.overlay] for page in pages], "settings": settings.__dict__,
+        "fonts": {font: file_sha256(Path(font)) for font in fonts}, "code": file_sha256(Path(__file__)), "reportlab": reportlab.Version,
+    }
+    return json.dumps(facts, sort_keys=True, default=str).encode()
+
+
+def book_pdf(pages: list[PdfPage], settings: PrintSettings, overlay: bytes | None = None) -> Any:
+    """The print PDF as an open pikepdf document: art under overlay on every page, boxes, metadata (`overlay`: the
+    `overlay_pdf` of these pages and settings, when it is at hand)."""
     import pikepdf
 
-    pdf = pikepdf.open(io.BytesIO(overlay_pdf(pages, settings)))
+    pdf = pikepdf.open(io.BytesIO(overlay if overlay is not None else overlay_pdf(pages, settings)))
     m = settings.margin
     for page, spec in zip(pdf.pages, pages):
         width, height = spec.media
@@ -328,9 +346,9 @@ def book_pdf(pages: list[PdfPage], settings: PrintSettings) -> Any:
     return pdf
 
 
-def write_pdf(pages: list[PdfPage], target: Path, settings: PrintSettings) -> None:
+def write_pdf(pages: list[PdfPage], target: Path, settings: PrintSettings, overlay: bytes | None = None) -> None:
     """Write the reader-order print PDF."""
-    with book_pdf(pages, settings) as pdf:
+    with book_pdf(pages, settings, overlay) as pdf:
         pdf.save(target, deterministic_id=True, compress_streams=False)  # reportlab's streams are compressed; art is
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from comicforge.errors import ComicforgeError
+from comicforge.pipeline.memo import no_memo
 
 if TYPE_CHECKING:
     from comicforge.pipeline.plan import Job
@@ -48,9 +49,11 @@ def engine_factory(name: str) -> Any:
 class LocalExecutor:
     """Stages in this process, one at a time in submission order, with engines created on first use and kept resident."""
 
-    def __init__(self, runtime: tuple[tuple[str, str], ...] = (), factory: Callable[[str], Any] = engine_factory):
+    def __init__(self, runtime: tuple[tuple[str, str], ...] = (), factory: Callable[[str], Any] = engine_factory,
+                 memo: Callable[[str, bytes, Callable[[], bytes]], bytes] = no_memo):
         self.runtime = runtime  # engine options outside the keys (memory savers)
         self.factory = factory
+        self.memo = memo  # the store's memo of costly steps inside stages (pipeline/memo.py)
         self.engines: dict[str, Any] = {}
         self.queue: deque[tuple[Job, Inputs]] = deque()
 

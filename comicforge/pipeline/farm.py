@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from comicforge.errors import ComicforgeError, Problem
 from comicforge.pipeline.executors import LocalExecutor, engine_factory
 from comicforge.pipeline.grouping import generate_order_key
+from comicforge.pipeline.memo import no_memo
 
 if TYPE_CHECKING:
     from comicforge.pipeline.plan import Job
@@ -344,11 +345,11 @@ class RayExecutor:
     """Generate and refine jobs on Ray actors (one per GPU, or CPU actors), routed by model and LoRA set; the rest here."""
 
     def __init__(self, runtime: tuple[tuple[str, str], ...], address: str | None, actors: int | None = None,
-                 factory: Callable[[str], Any] = engine_factory):
+                 factory: Callable[[str], Any] = engine_factory, memo: Callable[[str, bytes, Callable[[], bytes]], bytes] = no_memo):
         self.ray, self.owns_connection = _connect(address)
         self.address = address or "local"
         self.runtime, self.factory, self.actors = runtime, factory, actors
-        self.local = LocalExecutor(runtime)
+        self.local = LocalExecutor(runtime, memo=memo)
         self.token = secrets.token_hex(3)
         self.slots: dict[str, list[Slot]] = {}  # by kind, created when the first job of that kind comes
         self.queues: dict[str, dict[Group, deque[Pending]]] = {}

@@ -17,6 +17,7 @@ from comicforge.pipeline.batches import batch_limit, candidate_batches
 from comicforge.pipeline.executors import Executor, LocalExecutor
 from comicforge.pipeline.grouping import generate_order_key
 from comicforge.pipeline.keys import Fingerprints, StatCache, stat_signature
+from comicforge.pipeline.memo import Memo
 from comicforge.pipeline.plan import Decision, Job, book_meta, candidate_of, change_reasons, decide, select_jobs
 from comicforge.pipeline.store import Store, copy_atomic, write_atomic
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from comicforge.pipeline.stages import Inputs, Result
 
 RESOLVED_STATE = "resolved.json"
+MEMO_DIR = "memo"
 PREVIEW_STATE = "resolved-preview.json"  # the jobs of `build --preview`
 OUTPUTS_STATE = "outputs.json"
 EXPORTS = ("pdf", "png", "cbz", "spreads", "sheets")
@@ -252,7 +254,7 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
         decisions, meta = plan.decisions, plan.meta
         phases.done("plan")
         runtime = tuple(map(tuple, meta.get("runtime", ())))
-        executor = choose_executor(options, runtime, any(d.build for d in decisions))
+        executor = choose_executor(options, runtime, any(d.build for d in decisions), Memo(store.root / MEMO_DIR))
         runner = Runner(store, {d.job.id: d.job for d in decisions}, options.progress, executor, batch_limit(runtime), options.listener)
         out = options.out or project_file.parent / "build"
         try:
@@ -279,18 +281,18 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
     return report
 
 
-def choose_executor(options: BuildOptions, runtime: tuple[tuple[str, str], ...], work: bool) -> Executor:
+def choose_executor(options: BuildOptions, runtime: tuple[tuple[str, str], ...], work: bool, memo: Memo) -> Executor:
     """In this process, or on Ray when asked for and there is work to do (so a no-op rebuild never imports Ray)."""
     if options.executor == "local":
-        return LocalExecutor(runtime)
+        return LocalExecutor(runtime, memo=memo)
     from comicforge.pipeline.farm import RayExecutor, ray_missing
 
     missing = ray_missing()
     if missing:
         raise ComicforgeError(missing)
     if not work:
-        return LocalExecutor(runtime)
-    return RayExecutor(runtime, options.address or os.environ.get("COMICFORGE_RAY_ADDRESS") or None, options.actors)
+        return LocalExecutor(runtime, memo=memo)
+    return RayExecutor(runtime, options.address or os.environ.get("COMICFORGE_RAY_ADDRESS") or None, options.actors, memo=memo)
 
 
 def page_warnings(store: Store, decisions: list[Decision]) -> list[dict[str, Any]]:

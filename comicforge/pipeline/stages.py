@@ -57,6 +57,10 @@ class Tools(Protocol):
 
     def engine(self, name: str) -> Any: ...
 
+    def memo(self, kind: str, inputs: bytes, make: Callable[[], bytes]) -> bytes:
+        """`make()`, or what it returned before for these inputs (pipeline/memo.py)."""
+        ...
+
 
 def save_png(image: Image.Image, path: Path, parameters: str | None = None) -> None:
     """Write a PNG, with the A1111 `parameters` text chunk when given."""
@@ -165,10 +169,15 @@ def print_settings(job: ExportJob) -> Any:
 
 def run_pdf(job: ExportJob, inputs: Inputs, tools: Tools) -> Result:
     """The reader-order print PDF of the selected pages."""
-    from comicforge.compose.pdf import write_pdf
+    from comicforge.compose.pdf import overlay_inputs, overlay_pdf, write_pdf
 
     pages, settings = _print_pages(inputs), print_settings(job)
-    return Result(lambda folder: write_pdf(pages, folder / "book.pdf", settings))
+
+    def write(folder: Path) -> None:  # the overlay (reportlab: most of the time) is made again only when it changed
+        overlay = tools.memo("overlay", overlay_inputs(pages, settings), lambda: overlay_pdf(pages, settings))
+        write_pdf(pages, folder / "book.pdf", settings, overlay)
+
+    return Result(write)
 
 
 def run_spreads(job: ExportJob, inputs: Inputs, tools: Tools) -> Result:
