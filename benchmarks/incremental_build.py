@@ -63,7 +63,7 @@ def timed(project: Path, checkout: Path | None = None, watch: Path | None = None
     seen: list[float] = []
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "comicforge", "build", str(project), "--json"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env)
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=checkout)  # (`-m` puts the cwd first on sys.path)
     poller = threading.Thread(target=_poll, args=(watch, before, process, started, seen)) if watch else None
     if poller:
         poller.start()

@@ -122,9 +122,11 @@ def resolve_jobs(project_file: Path, store: Store, preview: bool = False) -> Res
 
     signature = StatCache()
     last = {job["id"]: job for job in cached.get("jobs", [])}
-    book, jobs, cache = _resolve(project_file, store, last, cached, signature, preview)
+    panels_state = PREVIEW_PANELS_STATE if preview else PANELS_STATE
+    book, jobs, cache = _resolve(project_file, store, last, store.read_state(panels_state), signature, preview)
     changes = change_reasons(jobs, last, cached.get("changes", {}), store.has)
-    kept = {"code": _code_signature(), "jobs": [j.to_json() for j in jobs], "panels": cache.to_state(), "changes": changes}
+    kept = {"code": _code_signature(), "jobs": [j.to_json() for j in jobs], "changes": changes}
+    store.write_state(panels_state, {**cache.to_state(), "code": kept["code"]})  # (names the jobs it keeps by key)
     try:
         book.finish()
     except ProjectError:  # the panels resolved without problems are kept: the fix resolves only the others
@@ -148,10 +150,10 @@ def resolve_still_holds(cached: dict[str, Any], digest: str) -> bool:
     return unchanged and stat_signature(list(cached.get("files", {}))) == cached["files"]
 
 
-def _resolve(project_file: Path, store: Store, last: dict[str, Any], state: dict[str, Any], signature: StatCache,
+def _resolve(project_file: Path, store: Store, last: dict[str, Any], panels: dict[str, Any], signature: StatCache,
              preview: bool = False) -> tuple[Any, list[Job], Any]:
-    """Load, validate and resolve the project into keyed jobs, reusing the panels of the last resolve (its `state`,
-    its jobs by id in `last`) whose inputs hold (the slow path: imports pydantic, jinja2…); the resolve, its jobs
+    """Load, validate and resolve the project into keyed jobs, reusing the panels the last resolve kept (`panels`,
+    their jobs by id in `last`) whose inputs hold (the slow path: imports pydantic, jinja2…); the resolve, its jobs
     and its panel cache."""
     from comicforge.pipeline.reuse import reusing_jobs
     from comicforge.project.load import load_project
@@ -160,7 +162,7 @@ def _resolve(project_file: Path, store: Store, last: dict[str, Any], state: dict
     loaded = load_project(project_file)
     fingerprints = Fingerprints(store.root / "fingerprints.json")
     book = BookResolve(loaded, fingerprints)
-    cache = _panel_cache(state, signature, book.inputs())
+    cache = _panel_cache(panels, signature, book.inputs())
     try:
         jobs = reusing_jobs(book, cache, last, stage_versions(), preview)
     finally:
@@ -168,15 +170,19 @@ def _resolve(project_file: Path, store: Store, last: dict[str, Any], state: dict
     return book, jobs, cache
 
 
-def _panel_cache(last: dict[str, Any], signature: StatCache, inputs: Any) -> Any:
+def _panel_cache(state: dict[str, Any], signature: StatCache, inputs: Any) -> Any:
     """The panels the last resolve kept, unless comicforge's code changed since."""
     from comicforge.project.resolve.reuse import PanelCache
 
-    if not last:
+    if not state:
         return PanelCache({}, signature, inputs, fallback="first resolve")
-    if last.get("code") != _code_signature():
+    if state.get("code") != _code_signature():
         return PanelCache({}, signature, inputs, fallback="comicforge's code changed")
-    return PanelCache(last.get("panels", {}), signature, inputs)
+    return PanelCache(state, signature, inputs)
+
+
+PANELS_STATE = "panels.json"  # what each panel of the last resolve was made from and read (project/resolve/reuse.py)
+PREVIEW_PANELS_STATE = "panels-preview.json"
 
 
 def stage_versions() -> Any:

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from comicforge.errors import ProjectError
 from comicforge.pipeline.keys import Fingerprints
 from comicforge.pipeline.plan import assign_keys, page_jobs
-from comicforge.pipeline.run import RESOLVED_STATE, BuildOptions, build, resolve_jobs, stage_versions
+from comicforge.pipeline.run import PANELS_STATE, RESOLVED_STATE, BuildOptions, build, resolve_jobs, stage_versions
 from comicforge.pipeline.store import Store
 from comicforge.project.load import load_project
 from comicforge.project.resolve import resolve_book
@@ -158,16 +158,17 @@ def test_a_panel_with_a_problem_is_not_kept_and_the_fix_resolves_only_it(book: P
 
 @pytest.mark.parametrize("damage", ["garbage", "entries", "jobs"])
 def test_a_damaged_resolve_state_is_resolved_again_never_trusted(book: Path, tmp_path: Path, damage: str) -> None:
-    state = Store(book.parent).root / RESOLVED_STATE
-    data = json.loads(state.read_text())
+    root = Store(book.parent).root
     if damage == "garbage":
-        state.write_text("{not json")
+        (root / PANELS_STATE).write_text("{not json")
     elif damage == "entries":
-        data["panels"]["panels"] = {key: {"stored": 5, "files": []} for key in data["panels"]["panels"]}
-        state.write_text(json.dumps(data))
+        data = json.loads((root / PANELS_STATE).read_text())
+        data["panels"] = {key: {"stored": 5, "files": []} for key in data["panels"]}
+        (root / PANELS_STATE).write_text(json.dumps(data))
     else:  # the jobs an entry names are gone or re-keyed
+        data = json.loads((root / RESOLVED_STATE).read_text())
         data["jobs"] = [{**job, "key": "0" * 64} if job["stage"] == "generate" else job for job in data["jobs"]]
-        state.write_text(json.dumps(data))
+        (root / RESOLVED_STATE).write_text(json.dumps(data))
     _edit(book, "scene 1.1", "scene 1.1 again")
     jobs, summary = _resolve(book)
     assert summary.startswith("resolve: 12 of 12 panels")
