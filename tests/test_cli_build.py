@@ -107,10 +107,14 @@ def test_no_op_rebuild_in_a_fresh_process_imports_no_heavy_module(small_project:
 
 
 def test_json_reports_the_time_of_each_phase_and_stage(small_project: Path):
-    first = json.loads(run_cli("build", str(small_project), "--json").stdout)["timings"]
-    assert set(first) == {"resolve", "plan", "run", "publish", "stages"}
+    report = json.loads(run_cli("build", str(small_project), "--json").stdout)
+    first = report["timings"]
+    assert set(first) == {"resolve", "plan", "run", "publish", "export", "stages"}
     assert all(first[phase] >= 0 for phase in ("resolve", "plan", "run", "publish"))
     assert set(first["stages"]) == {"generate", "finish", "page", "png", "pdf"} and all(s >= 0 for s in first["stages"].values())
     assert sum(first["stages"].values()) <= first["run"] + 0.01  # the stages' time is spent inside the run phase
-    again = json.loads(run_cli("build", str(small_project), "--json").stdout)["timings"]
-    assert again["stages"] == {}  # a no-op runs no stage
+    assert abs(first["export"] - first["stages"]["png"] - first["stages"]["pdf"]) < 0.002
+    assert report["resolve"] == "resolve: 7 of 7 panels (first resolve)"
+    again = json.loads(run_cli("build", str(small_project), "--json").stdout)
+    assert again["timings"]["stages"] == {} and again["timings"]["export"] == 0  # a no-op runs no stage
+    assert again["resolve"] == "resolve: 0 of 7 panels (the project file and the files it reads are unchanged)"

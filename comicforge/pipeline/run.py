@@ -61,7 +61,7 @@ class BuildReport:
     store: dict[str, int] = field(default_factory=dict)  # {"entries": N, "bytes": N}, when asked for
     meta: dict[str, Any] = field(default_factory=dict)  # the book's facts (title, pages…), for callers such as `review`
     executor: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})  # where jobs ran ({kind, address, actors, retries})
-    timings: dict[str, Any] = field(default_factory=dict)  # seconds per phase (resolve, plan, run, publish) and per stage
+    timings: dict[str, Any] = field(default_factory=dict)  # seconds per phase (resolve, plan, run, publish; export: in run) and stage
     resolve: str = ""  # what resolving redid: `resolve: 1 of 1,200 panels (new or edited)`
 
     def count(self, stage: str, built: bool) -> int:
@@ -278,7 +278,8 @@ def build(project: Path | str, options: BuildOptions | None = None) -> BuildRepo
         print(f"warning: {warning['message']}", file=sys.stderr)
     if runner.repaired:
         print(f"store: {len(runner.repaired)} damaged entries found and rebuilt", file=sys.stderr)
-    timings = {**phases.seconds, "stages": {stage: round(seconds, 3) for stage, seconds in runner.stage_seconds.items()}}
+    stages = {stage: round(seconds, 3) for stage, seconds in runner.stage_seconds.items()}
+    timings = {**phases.seconds, "export": round(sum(stages.get(stage, 0.0) for stage in EXPORTS), 3), "stages": stages}
     report = BuildReport(decisions, outputs, time.perf_counter() - started, warnings, runner.repaired, meta=meta, executor=summary,
                          timings=timings, resolve=plan.resolve)
     if options.usage:
