@@ -472,56 +472,59 @@ def _slug(title: str) -> str:
 
 def publish(decisions: list[Decision], out: Path, runner: Runner) -> dict[str, Any]:
     """Refresh the human-facing files in the output folder from verified store entries (copy only what changed)."""
-    store, out = runner.store, out.resolve()
+    store, folder = runner.store, str(out.resolve())  # paths as text: a thousand-page book publishes thousands
     manifest = store.read_state(OUTPUTS_STATE).get("files", {})
     outputs: dict[str, Any] = {"panels": {}, "variants": {}, "pages": []}
     picked = {dep for d in decisions if d.job.stage in ("refine", "finish") for dep in d.job.deps}
+    changed = False
     for decision in decisions:
         job = decision.job
-        for name, target in _targets(job, out, job.id in picked):
-            record = manifest.get(str(target))
+        for name, target, kind in _targets(job, folder, job.id in picked):
+            record = manifest.get(target)
             if not (record and record[0] == job.key and _same_stat(target, record[1])):
-                copy_atomic(runner.verified(job.id) / name, target)
-                manifest[str(target)] = [job.key, _stat(target)]
-            _note_output(outputs, job, target)
-    store.write_state(OUTPUTS_STATE, {"files": manifest})
+                copy_atomic(runner.verified(job.id) / name, Path(target))
+                manifest[target] = [job.key, _stat(target)]
+                changed = True
+            _note_output(outputs, job, target, kind)
+    if changed:
+        store.write_state(OUTPUTS_STATE, {"files": manifest})
     return outputs
 
 
-def _targets(job: Job, out: Path, picked: bool) -> list[tuple[str, Path]]:
-    """(file in the store entry, path in the output folder) for each published file of a job."""
+def _targets(job: Job, out: str, picked: bool) -> list[tuple[str, str, str]]:
+    """(file in the store entry, path in the output folder, what it is) for each published file of a job."""
     if job.stage == "generate":
         panel, index = candidate_of(job)
-        candidate = [] if index is None else [("panel.png", out / "variants" / f"{panel}-{index}.png")]
-        return candidate + ([("panel.png", out / "panels" / f"{panel}.png")] if index is None or picked else [])
-    out = out / "proof" if job.spec.get("proof") else out
+        candidate = [] if index is None else [("panel.png", os.path.join(out, "variants", f"{panel}-{index}.png"), "variant")]
+        return candidate + ([("panel.png", os.path.join(out, "panels", f"{panel}.png"), "panel")] if index is None or picked else [])
+    out = os.path.join(out, "proof") if job.spec.get("proof") else out
     if job.stage == "png":
         suffix = "jpg" if job.spec.get("format") == "jpeg" else "png"
-        return [(f"page.{suffix}", out / "pages" / f"page-{job.spec['page']:03d}.{suffix}")]
+        return [(f"page.{suffix}", os.path.join(out, "pages", f"page-{job.spec['page']:03d}.{suffix}"), "page")]
     if job.stage in ("pdf", "cbz", "spreads", "sheets"):
         suffix = "" if ":" not in job.id else "-pages-" + job.id.split(":")[1]
-        name, kind = {"spreads": ("book.pdf", "-spreads.pdf"), "sheets": ("sheets.pdf", "-sheets.pdf")}.get(job.stage, (f"book.{job.stage}", f".{job.stage}"))
-        return [(name, out / f"{_slug(job.spec['title'])}{suffix}{kind}")]
+        name, ending = {"spreads": ("book.pdf", "-spreads.pdf"), "sheets": ("sheets.pdf", "-sheets.pdf")}.get(job.stage, (f"book.{job.stage}", f".{job.stage}"))
+        return [(name, os.path.join(out, f"{_slug(job.spec['title'])}{suffix}{ending}"), job.stage)]
     return []
 
 
-def _note_output(outputs: dict[str, Any], job: Job, target: Path) -> None:
-    if job.stage == "generate" and target.parent.name == "variants":
-        outputs["variants"].setdefault(candidate_of(job)[0], []).append(str(target))
-    elif job.stage == "generate":
-        outputs["panels"][candidate_of(job)[0]] = str(target)
-    elif job.stage == "png":
-        outputs["pages"].append(str(target))
+def _note_output(outputs: dict[str, Any], job: Job, target: str, kind: str) -> None:
+    if kind == "variant":
+        outputs["variants"].setdefault(candidate_of(job)[0], []).append(target)
+    elif kind == "panel":
+        outputs["panels"][candidate_of(job)[0]] = target
+    elif kind == "page":
+        outputs["pages"].append(target)
     else:
-        outputs[job.stage] = str(target)
+        outputs[kind] = target
 
 
-def _stat(path: Path) -> list[int]:
-    stat = path.stat()
+def _stat(path: str) -> list[int]:
+    stat = os.stat(path)
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def _same_stat(path: Path, recorded: list[int]) -> bool:
+def _same_stat(path: str, recorded: list[int]) -> bool:
     try:
         return _stat(path) == recorded
     except OSError:
