@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson  # a thousand-panel book's state files are megabytes: read twice, written ten times as fast as with json
+
 from comicforge.errors import ComicforgeError, Problem
 from comicforge.weights.digest import file_sha256
 
@@ -287,11 +289,11 @@ class Store:
     def read_state(self, name: str) -> dict[str, Any]:
         """A state file (last build's specs, resolve cache…); unreadable or old layout → empty."""
         try:
-            data = json.loads((self.root / name).read_text())
+            data = orjson.loads((self.root / name).read_bytes())
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) and data.get("layout") == STORE_LAYOUT else {}
 
     def write_state(self, name: str, data: dict[str, Any]) -> None:
         """Write a state file atomically."""
-        write_atomic(self.root / name, json.dumps({**data, "layout": STORE_LAYOUT}).encode())
+        write_atomic(self.root / name, orjson.dumps({**data, "layout": STORE_LAYOUT}))
