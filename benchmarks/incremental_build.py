@@ -125,10 +125,11 @@ def side_by_side(books: list[Book], runs: int, step) -> dict[str, list]:
     return found
 
 
-def garbage_figures(book: Book) -> None:
+def garbage_figures(book: Book, pages: int) -> None:
     """Store size after 10 one-panel edits, then after gc; the build after gc must reuse everything."""
     for n in range(10):
-        edit(book.folder, f"scene {10 + n}.1'", f"scene {10 + n}.1 in the rain'")
+        number = 10 + n if pages >= 20 else 1 + n % pages
+        edit(book.folder, f"scene {number}.3'", f"scene {number}.3 in the rain {n}'")
         book.build()
     before = book.build()[1]["store"]
     result = subprocess.run([sys.executable, "-m", "comicforge", "gc", str(book.folder)], capture_output=True, text=True, check=True)
@@ -137,6 +138,21 @@ def garbage_figures(book: Book) -> None:
     print(f"store after 10 edits: {before['bytes'] / 1e6:.1f} MB in {before['entries']} entries; "
           f"after gc: {after['bytes'] / 1e6:.1f} MB in {after['entries']} entries ({result.stdout.strip()})")
     print(f"build after gc: {after_report['jobs']['built']} jobs built, {after_report['jobs']['reused']} reused")
+
+
+def splice_times(pdf_path: Path, page: int, runs: int = 5) -> list[float]:
+    """Seconds to open the book's PDF, replace one page's art stream by itself and save it (what a splice must do at least)."""
+    import pikepdf
+
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        with pikepdf.open(pdf_path) as pdf:
+            image = pdf.pages[page - 1].Resources.XObject["/Im0"]
+            image.write(image.read_raw_bytes(), filter=pikepdf.Name.FlateDecode, decode_parms=image.get("/DecodeParms"))
+            pdf.save(pdf_path.with_name("spliced.pdf"), deterministic_id=True, compress_streams=False)
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def _counts(report: dict) -> str:
@@ -166,7 +182,7 @@ def main() -> None:
         for name, times in noops.items():
             print(median_line(f"no-op rebuild, {name}", times))
 
-        page = 100
+        page = min(100, args.pages)
         page_png = f"pages/page-{page:03d}.png"
 
         def one_panel(book: Book, run: int) -> tuple[float, float | None, dict]:
@@ -182,6 +198,25 @@ def main() -> None:
             pngs = [r[1] for r in results if r[1] is not None]
             if pngs:
                 print(median_line(f"one-panel prompt edit → {page_png} written, {name}", pngs))
+
+        def lettering(book: Book, run: int) -> tuple[float, dict]:
+            edit(book.folder, f"Line {page}.1, said" if run == 0 else f"Line {page}.1 take {run - 1}, said", f"Line {page}.1 take {run}, said")
+            wall, report, _ = book.build()
+            return wall, report
+
+        letterings = side_by_side(books, max(3, args.runs // 2), lettering)
+        for name, results in letterings.items():
+            print(median_line(f"one balloon's text edited → build finished, {name}", [r[0] for r in results]) + f" ({_counts(results[-1][1])})")
+        for name, results in edits.items():
+            stages = [r[2]["timings"].get("stages", {}).get("pdf") for r in results]
+            if all(stages):
+                print(median_line(f"PDF stage after the prompt edit (art only: overlay reused), {name}", stages))
+        for name, results in letterings.items():
+            stages = [r[1]["timings"].get("stages", {}).get("pdf") for r in results]
+            if all(stages):
+                print(median_line(f"PDF stage after the balloon edit (overlay drawn again), {name}", stages))
+        print(median_line("splicing one page's art into the last PDF (pikepdf open, replace, save: the floor of page-level reuse)",
+                          splice_times(books[0].folder / "build" / "benchmark-book.pdf", page)))
 
         def character(book: Book, run: int) -> tuple[float, dict]:
             edit(book.folder, "kai_cf, green jacket" if run == 0 else f"kai_cf, jacket {run - 1}", f"kai_cf, jacket {run}")
@@ -199,7 +234,7 @@ def main() -> None:
         for name, results in side_by_side(books, 1, steps).items():
             print(f"defaults.steps edited, {name}: {results[0][0]:.2f} s ({_counts(results[0][1])})")
 
-        garbage_figures(books[0])
+        garbage_figures(books[0], args.pages)
 
 
 if __name__ == "__main__":
