@@ -20,14 +20,15 @@ class CharacterLook:
 
 @dataclass(frozen=True)
 class ControlInput:
-    """A control image request for a ControlNet: type, model file, weight and active step fraction."""
+    """A control image request for a ControlNet or T2I-Adapter: type, model file, weight and active step fraction."""
 
-    kind: str  # "openpose" | "lineart"
+    kind: str  # "openpose" | "lineart" | "softedge" | "scribble" | "depth" | "normal" (| "sketch": T2I-Adapters)
     model: FileRef | None
     weight: float = 1.0
     start: float = 0.0
     end: float = 1.0
-    source: FileRef | None = None  # sketch / reference image the control is derived from
+    source: FileRef | None = None  # sketch / reference image / depth or normal map the control is derived from
+    network: str = "controlnet"  # "controlnet" | "t2i-adapter": what the model file is
 
 
 @dataclass(frozen=True)

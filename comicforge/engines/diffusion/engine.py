@@ -261,8 +261,8 @@ class DiffusionEngine:
         """Each control input's resident ControlNet (checked against the model's family) and control image."""
         active = []
         for control in request.controls:
-            if control.model is None:
-                continue  # the panel has this input but the book names no ControlNet for it
+            if control.model is None or control.network != "controlnet":
+                continue  # the panel has this input but the book names no ControlNet for it (or a T2I-Adapter reads it)
             if not 0.0 <= control.start < control.end <= 1.0:
                 raise EngineError(f"panel {request.panel_id}: {control.kind} control start/end {control.start}/{control.end} "
                                   "must satisfy 0 <= start < end <= 1")

@@ -11,7 +11,7 @@ from comicforge.layout.pages import PageGeometry, pixel_box
 from comicforge.layout.panels import Rect
 from comicforge.project import kinds
 from comicforge.project.load import LoadedProject, Loc
-from comicforge.project.resolve.controls import panel_controls, sketch_checked
+from comicforge.project.resolve.controls import inputs_checked, panel_controls
 from comicforge.project.resolve.edits import panel_edits
 from comicforge.project.resolve.generation import (
     DEFAULT_CFG,
@@ -172,7 +172,7 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         options=(("precision", r.project.defaults.precision),) if r.project.defaults.precision != "auto" and engine == "diffusion" else (),
         characters=tuple(CharacterLook(name, character_palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
-        controls=sketch_checked(r, panel, panel_controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), (width, height), loc),
+        controls=inputs_checked(r, panel, panel_controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), (width, height), loc),
         references=reference_images(r, characters, engine),
         ip_adapter=ip_adapter(r, characters, engine),
     )
