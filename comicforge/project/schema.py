@@ -374,6 +374,7 @@ class Img2ImgEdit(Strict):
     prompt: str | None = None
     seed: Seed | None = None
     init: str | None = Field(None, description="Start from this image instead of the previous step's")
+    control: bool = Field(True, description="Steered by the panel's control inputs (ControlNets, T2I-Adapters); false: not")
 
 
 class InpaintEdit(Strict):
@@ -385,6 +386,7 @@ class InpaintEdit(Strict):
     seed: Seed | None = None
     mask: str | None = Field(None, description="Mask image at the panel's aspect, white = repaint")
     rects: list[Rect] = Field(default_factory=list, description="[x, y, w, h] fractions of the panel, inside 0..1")
+    control: bool = Field(True, description="Steered by the panel's control inputs (ControlNets, T2I-Adapters); false: not")
 
     @field_validator("rects")
     @classmethod
@@ -409,6 +411,7 @@ class OutpaintEdit(Strict):
     bottom: OutpaintFraction = 0.0
     prompt: str | None = None
     seed: Seed | None = None
+    control: bool = Field(True, description="Steered by the panel's control inputs (ControlNets, T2I-Adapters); false: not")
 
 
 class UpscaleEdit(Strict):
@@ -419,6 +422,7 @@ class UpscaleEdit(Strict):
     model: str | None = Field(None, description="An ESRGAN-family model file (needs spandrel)")
     prompt: str | None = None
     seed: Seed | None = None
+    control: bool = Field(True, description="Steered by the panel's control inputs (ControlNets, T2I-Adapters); false: not")
 
 
 EditStep = Annotated[Img2ImgEdit | InpaintEdit | OutpaintEdit | UpscaleEdit, Field(discriminator="op")]

@@ -74,3 +74,28 @@ def test_a_panels_controlnet_without_its_input_is_located_at_check(sd1_file: Pat
                                  data["pages"][0]["panels"][1].pop("controlnets")))
     result = run_cli("check", str(project), check=False)
     assert result.returncode == 2 and "pages[0].panels[0].depth: depth.png: the depth map is flat" in result.stderr
+
+
+def _adapter(folder: Path, widths: list[int], xl: bool = False) -> Path:
+    from types import SimpleNamespace
+
+    unet = SimpleNamespace(config=SimpleNamespace(block_out_channels=widths, addition_embed_type="text_time" if xl else None))
+    return ctiny.write_t2i_adapter(unet, folder, seed=1)
+
+
+def test_t2i_adapter_and_control_false_from_the_project(sd1_file: Path, sdxl_file: Path, tmp_path: Path):
+    adapter = _adapter(tmp_path / "t2iadapter_openpose_tiny", [32, 64, 128, 128])
+    project = _project(tmp_path / "book", sd1_file)
+
+    def adapters(data):
+        data["defaults"]["t2i_adapters"] = {"openpose": {"file": str(adapter), "weight": 0.9}}
+        data["pages"][0]["panels"][0].update(pose="standing", edits=[{"op": "img2img", "strength": 0.5, "control": False}])
+
+    _edit(project, adapters)
+    report = json.loads(run_cli("build", str(project), "--json").stdout)
+    assert "Module: openpose, Model: t2iadapter_openpose_tiny [" in Image.open(report["outputs"]["panels"]["p1.1"]).info["parameters"]
+    xl = _project(tmp_path / "xl", sdxl_file)
+    _edit(xl, adapters)
+    result = run_cli("check", str(xl), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"defaults.t2i_adapters.openpose.file: {adapter}: this T2I-Adapter is for SD 1.x; the model tiny-sdxl" in result.stderr
