@@ -16,7 +16,7 @@ from comicforge.errors import EngineError
 from comicforge.weights.checkpoint import ModelInfo
 
 ADAPTER_TYPES = {"full_adapter": "sd1", "light_adapter": "sd1", "full_adapter_xl": "sdxl"}
-FAMILY_NAMES = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sd2-v": "SD 2.x", "sdxl": "SDXL"}
+FAMILY_NAMES = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sd2-v": "SD 2.x", "sdxl": "SDXL", "sd3": "SD3"}
 
 
 @dataclass(frozen=True)

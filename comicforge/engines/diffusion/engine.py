@@ -47,6 +47,7 @@ from comicforge.engines.diffusion.refine import (
     read_image,
 )
 from comicforge.engines.diffusion.schedulers import base_scheduler_config, make_scheduler, sampler_spec
+from comicforge.engines.diffusion.sd3 import sd3_conditioning
 from comicforge.engines.diffusion.t2i_adapter import adapter_features, adapter_residuals, load_t2i_adapter
 from comicforge.errors import EngineError
 from comicforge.promptlang.networks import scan_tags
@@ -112,7 +113,7 @@ def _adapter_name(ref: AdapterRef) -> str:
 
 
 class DiffusionEngine:
-    """Stable Diffusion 1.x/2.x/SDXL panels through diffusers; models stay resident across calls."""
+    """Stable Diffusion 1.x/2.x/SDXL/3 panels through diffusers; models stay resident across calls."""
 
     name = "diffusion"
     version = VERSION
@@ -220,12 +221,14 @@ class DiffusionEngine:
         adapters = [dataclasses.replace(a, image=grown_to(a.image, padded.image.size)) for a in self._t2i_adapters(model, request, settings)]
         pipe = task_pipeline(model.pipe, "img2img" if padded.mask is None else "inpaint", model.info.is_sdxl, [c.module for c in controls])
         pipe.scheduler = make_scheduler(request.sampler, base_scheduler_config(model.info.prediction), request.seed)
-        if not hasattr(pipe.scheduler, "add_noise"):
+        if not hasattr(pipe.scheduler, "add_noise") and not hasattr(pipe.scheduler, "scale_noise"):
             raise EngineError(f"panel {request.panel_id}: the sampler {request.sampler!r} cannot start from an image "
                               "here (install torchsde, or pick another sampler for editing steps)")
         arguments = {"image": padded.image, "strength": float(edit.strength), **control_arguments(controls, "control_image")}
         if padded.mask is not None:
-            arguments.update(mask_image=padded.mask, height=padded.image.height, width=padded.image.width)
+            arguments.update(mask_image=padded.mask)
+        if padded.mask is not None or model.info.is_sd3:  # SD3's img2img resizes to its default size unless told
+            arguments.update(height=padded.image.height, width=padded.image.width)
         latents = self._denoise(pipe, request, conditioning, {**references, **arguments}, None, features(adapters))
         return self._decode(model, latents, settings).crop((0, 0, *edit.image.size)), controlnet_settings([*controls, *adapters])
 
@@ -287,13 +290,13 @@ class DiffusionEngine:
     def _t2i_adapters(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings) -> list[ActiveControl]:
         """Each T2I-Adapter input's resident adapter (checked against the model's family and widths) and control image."""
         active = []
-        widths = tuple(int(w) for w in model.pipe.unet.config.block_out_channels)
         for control in request.controls:
             if control.model is None or control.network != "t2i-adapter":
                 continue
             info = detect_t2i_adapter(Path(control.model.path))
             check_t2i_adapter_fits(info, model.info)
-            module = self._resident_network(control.model, settings, lambda info=info: load_t2i_adapter(info, settings.dtype, widths))
+            widths = tuple(int(w) for w in model.pipe.unet.config.block_out_channels)
+            module = self._resident_network(control.model, settings, lambda info=info, widths=widths: load_t2i_adapter(info, settings.dtype, widths))
             active.append(ActiveControl(control, module, control_image(request, control), ref_sha256(control.model)))
         return active
 
@@ -347,8 +350,11 @@ class DiffusionEngine:
         return out
 
     def _conditioning(self, model: ResidentModel, request: GenerateRequest, vectors: dict[str, list]) -> StepConditioning:
-        """The prompt's and negative's embeddings at every step, chunked and weighted A1111-style (each distinct text once)."""
-        return step_conditioning(model.sides, request.prompt, request.negative, int(request.steps), request.clip_skip, vectors, model.info.is_sdxl)
+        """The prompt's and negative's embeddings at every step, chunked and weighted A1111-style (each distinct text once);
+        SD3's joined with T5's states into its joint context."""
+        joined = model.info.is_sdxl or model.info.is_sd3
+        conditioning = step_conditioning(model.sides, request.prompt, request.negative, int(request.steps), request.clip_skip, vectors, joined)
+        return sd3_conditioning(conditioning, model.pipe, request.panel_id) if model.info.is_sd3 else conditioning
 
     def _denoise(self, pipe, request: GenerateRequest, conditioning: StepConditioning, arguments: dict, seeds: list[int] | None = None,
                  residuals: list | None = None):
@@ -359,7 +365,7 @@ class DiffusionEngine:
         extra = {"eta": float(request.eta)} if request.sampler == "DDIM" else {}
         if conditioning.is_composed and float(request.cfg) <= 1:
             raise EngineError(f"panel {request.panel_id}: AND parts and a prompt's :weight need cfg above 1 (got {request.cfg})")
-        with torch.no_grad(), adapter_residuals(pipe.unet, residuals or []), conditioning.steering(pipe) as steering:
+        with torch.no_grad(), adapter_residuals(pipe, residuals or []), conditioning.steering(pipe) as steering:
             result = pipe(
                 **conditioning.first_arguments(),
                 **arguments,
@@ -469,7 +475,7 @@ def _lora_weights(ref: AdapterRef, is_sdxl: bool) -> float | dict[str, float]:
 
 
 def _sides(pipe, info: ModelInfo) -> list[TextEncoderSide]:
-    if info.is_sdxl:
+    if info.is_sdxl or info.is_sd3:
         return [
             TextEncoderSide(pipe.tokenizer, pipe.text_encoder, token_ids_for(pipe.tokenizer, "<|endoftext|>"), "penultimate"),
             TextEncoderSide(pipe.tokenizer_2, pipe.text_encoder_2, token_ids_for(pipe.tokenizer_2, "!"), "penultimate"),
@@ -483,8 +489,11 @@ def _vae_decode(vae, latents, tiling: bool):
         vae.enable_tiling()
     else:
         vae.disable_tiling()
+    latents = latents.to(vae.dtype) / vae.config.scaling_factor
+    if getattr(vae.config, "shift_factor", None):  # SD3's VAE: latents were shifted before scaling
+        latents = latents + vae.config.shift_factor
     with torch.no_grad():
-        return vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
+        return vae.decode(latents, return_dict=False)[0]
 
 
 def _bad_decode(image) -> bool:

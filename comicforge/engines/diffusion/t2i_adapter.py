@@ -54,8 +54,8 @@ def adapter_features(adapters: list[tuple[object, Image.Image, float]]) -> list[
 
 
 @contextmanager
-def adapter_residuals(unet, features: list[torch.Tensor]) -> Iterator[None]:
-    """While the pipeline runs, every UNet call gets the features as `down_intrablock_additional_residuals`."""
+def adapter_residuals(pipe, features: list[torch.Tensor]) -> Iterator[None]:
+    """While the pipeline runs, every call of its UNet gets the features as `down_intrablock_additional_residuals`."""
     if not features:
         yield
         return
@@ -67,7 +67,7 @@ def adapter_residuals(unet, features: list[torch.Tensor]) -> Iterator[None]:
         kwargs["down_intrablock_additional_residuals"] = residuals if not earlier else [a + b for a, b in zip(earlier, residuals)]
         return args, kwargs
 
-    handle = unet.register_forward_pre_hook(add, with_kwargs=True)
+    handle = pipe.unet.register_forward_pre_hook(add, with_kwargs=True)
     try:
         yield
     finally:

@@ -30,6 +30,7 @@ from comicforge.project.resolve.poses import panel_poses, pose_source
 from comicforge.project.resolve.post import chain_palettes, character_palette, post_chain
 from comicforge.project.resolve.prompts import panel_prompts
 from comicforge.project.resolve.resolver import Fingerprint, Resolver, kind_of, known, setting
+from comicforge.project.resolve.samplers import family_sampler
 from comicforge.project.resolve.variants import panel_variants, preview_request
 from comicforge.project.schema import Character, Page, Panel, Project
 from comicforge.project.specs import BookSpec, PageSpec, PanelSpec
@@ -162,6 +163,7 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
     model = panel_model(r, panel, engine, loc)
     width, height = generation_size(r, panel, engine, model, box)
     model_info = r.models.get(model.path) if model else None
+    sampler = family_sampler(r, panel, sampler, model_info, loc)
     loras, embeddings = character_adapters(r, characters, model_info)
     loras = with_prompt_loras(loras, prompt_loras(r, prompt, panel_id, model_info, (*loc, "prompt")))
     return GenerateRequest(
