@@ -202,7 +202,7 @@ def cmd_control(args: argparse.Namespace) -> int:
         raise ComicforgeError(Problem(f"no panel {args.panel!r} (panels: {shown})", file.name))
     images = control_images(panels[args.panel].request)
     if not images:
-        raise ComicforgeError(Problem(f"panel {args.panel} has no control inputs (give it a pose or a lineart sketch)", file.name))
+        raise ComicforgeError(Problem(f"panel {args.panel} has no control inputs (give it a pose, a lineart sketch, a depth or a normal map)", file.name))
     args.out.mkdir(parents=True, exist_ok=True)
     for kind, image in images.items():
         target = args.out / f"{args.panel}-{kind}.png"

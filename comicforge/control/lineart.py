@@ -2,6 +2,14 @@
 
 Lineart ControlNets expect white lines on black; artists draw black on white, so sketches are inverted.
 A sketch is fitted inside the generation size and padded with black (no lines), so nothing drawn is cut.
+
+Two controls are derived from those lines, with no annotator weights:
+- `soft_edges`: the lines widened by one pixel and blurred (σ = 1/256 of the short side, 2 px at 512), peak
+  rescaled to white. HED and PiDiNet maps are soft boundaries of a *photo* (every contour, shading edge and
+  texture, 3 to 6 px of falloff at 512); from a sketch only the drawn strokes exist, so ours is the same kind of
+  soft, wide, thresholdless edge but only where the artist drew, never invented edges.
+- `scribble_strokes`: the lines thresholded and dilated into binary strokes 1/96 of the short side thick (5 px
+  at 512), like the thick synthetic scribbles ControlNet v1.1's scribble model was trained on.
 """
 
 from __future__ import annotations
@@ -9,13 +17,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
+from comicforge.control.maps import fit_inside
 from comicforge.post.ink import XdogParams, xdog_response
 from comicforge.readers import FileProblem, open_image
 
 LINE_THRESHOLD = 128  # a control pixel at or above this counts as line
 MIN_LINE_FRACTION = 1e-4  # fewer line pixels than this share of the image = blank
+SOFT_EDGE_SIGMA = 1 / 256  # soft-edge blur, as a share of the control image's short side
+SCRIBBLE_WIDTH = 1 / 96  # scribble stroke thickness, as a share of the short side
 
 
 class LineartError(ValueError):
@@ -41,11 +52,22 @@ def grey_on_white(image: Image.Image) -> np.ndarray:
 def sketch_to_control(sketch: Image.Image, width: int, height: int) -> Image.Image:
     """A black-on-white sketch → white-on-black RGB control image, fitted inside width×height, black-padded."""
     lines = Image.fromarray(np.rint((1.0 - grey_on_white(sketch)) * 255).astype(np.uint8), "L")
-    fit = min(width / lines.width, height / lines.height)
-    size = (max(1, round(lines.width * fit)), max(1, round(lines.height * fit)))
-    control = Image.new("L", (width, height), 0)
-    control.paste(lines.resize(size, Image.Resampling.LANCZOS), ((width - size[0]) // 2, (height - size[1]) // 2))
-    return control.convert("RGB")
+    return fit_inside(lines, width, height, 0).convert("RGB")
+
+
+def soft_edges(lines: Image.Image) -> Image.Image:
+    """White-on-black lines → a soft-edge control image: widened, Gaussian-blurred, peak at white (see module)."""
+    grey = lines.convert("L").filter(ImageFilter.MaxFilter(3))
+    blurred = np.asarray(grey.filter(ImageFilter.GaussianBlur(max(1.0, min(grey.size) * SOFT_EDGE_SIGMA))), dtype=np.float64)
+    peak = max(float(blurred.max()), 1.0)
+    return Image.fromarray(np.rint(np.clip(blurred * (255.0 / peak), 0, 255)).astype(np.uint8), "L").convert("RGB")
+
+
+def scribble_strokes(lines: Image.Image) -> Image.Image:
+    """White-on-black lines → binary scribble strokes about 1/96 of the short side thick (see module)."""
+    binary = lines.convert("L").point(lambda v: 255 if v >= LINE_THRESHOLD else 0)
+    width = max(3, round(min(binary.size) * SCRIBBLE_WIDTH)) | 1  # MaxFilter takes odd sizes
+    return binary.filter(ImageFilter.MaxFilter(width)).convert("RGB")
 
 
 def xdog_lines(

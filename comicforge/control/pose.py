@@ -261,6 +261,12 @@ def place_pose(
     return placed if who is None else replace(placed, who=who)
 
 
+def reframed(pose: PlacedPose, frame: Region) -> PlacedPose:
+    """The pose in a larger picture in which its own picture is the rectangle `frame` (x, y, w, h fractions)."""
+    x0, y0, width, height = frame
+    return _map_points(pose, lambda x, y: (x0 + x * width, y0 + y * height))
+
+
 def _map_points(pose: PlacedPose, move: Callable[[float, float], tuple[float, float]]) -> PlacedPose:
     """The pose with every present keypoint (body, hands, face) moved by `move(x, y)`."""
 

@@ -19,6 +19,8 @@ DEFAULT_FIGURE_COLOURS = ("#3b6ea5", "#c0504d", "#6a9b4e", "#8064a2", "#d08b2c")
 SHOT_ZOOM = {"extreme-close-up": 4.0, "close-up": 2.4, "medium": 1.5, "wide": 1.0, "establishing": 0.55, "insert": 3.0}
 HORIZON = {"extreme-close-up": 0.9, "close-up": 0.8, "medium": 0.7, "wide": 0.62, "establishing": 0.55, "insert": 0.85}
 # limbs drawn as capsules, back to front: (from, to) COCO-18 indices
+DEPTH_SHADE, DEPTH_HAZE = 0.45, 0.35  # depth-map toning: darkening of the nearest, fading of the farthest
+PAPER = 245.0  # the tone far surfaces fade toward
 FIGURE_LIMBS = ((1, 8), (1, 11), (8, 9), (9, 10), (11, 12), (12, 13), (1, 2), (2, 3), (3, 4), (1, 5), (5, 6), (6, 7), (1, 0))
 
 
@@ -117,6 +119,20 @@ def _sketch(canvas: Image.Image, request: GenerateRequest) -> None:
             canvas.paste(ImageChops.multiply(canvas, ImageOps.invert(lines).convert("RGB")))
 
 
+def _depth_shading(canvas: Image.Image, request: GenerateRequest) -> Image.Image:
+    """Tone the panel by its depth map (fitted as the depth ControlNet sees it), as a value sketch would:
+    near surfaces, figures included, darken by up to DEPTH_SHADE, far ones fade toward the paper by DEPTH_HAZE."""
+    from comicforge.control.maps import depth_control
+
+    for control in request.controls:
+        if control.kind == "depth" and control.source is not None:
+            near = np.asarray(depth_control(Path(control.source.path), canvas.width, canvas.height).convert("L"), dtype=np.float32)[..., None] / 255.0
+            pixels = np.asarray(canvas, dtype=np.float32) * (1.0 - DEPTH_SHADE * near)
+            pixels += (PAPER - pixels) * (DEPTH_HAZE * (1.0 - near))
+            return Image.fromarray(np.rint(np.clip(pixels, 0, 255)).astype(np.uint8), "RGB")
+    return canvas
+
+
 def _label(draw: ImageDraw.ImageDraw, request: GenerateRequest) -> None:
     """Panel id and label in a corner box, for reading the storyboard."""
     text = f"{request.panel_id}  {request.label}".strip()
@@ -147,7 +163,8 @@ class DraftEngine:
             default = hex_rgb(DEFAULT_FIGURE_COLOURS[index % len(DEFAULT_FIGURE_COLOURS)])
             colour = colours.get(pose.who or "", default)
             _figure(draw, _zoom(pose, request.shot), colour, canvas.size, zoom)
-        _label(draw, request)
+        canvas = _depth_shading(canvas, request)
+        _label(ImageDraw.Draw(canvas), request)
         canvas.info["parameters"] = (
             f"{request.prompt}\nNegative prompt: {request.negative}\n"
             f"Steps: 0, Sampler: draft, Seed: {request.seed}, Size: {request.width}x{request.height}, Model: comicforge-draft"

@@ -209,6 +209,10 @@ class Format(Strict):
         return to_points(length, self.dpi)
 
 
+ControlType = Literal["openpose", "lineart", "softedge", "scribble", "depth", "normal"]
+AdapterType = Literal["openpose", "lineart", "depth", "sketch"]
+
+
 class ControlNetRef(Strict):
     """A ControlNet model used for one control type."""
 
@@ -222,6 +226,22 @@ class ControlNetRef(Strict):
         if self.start > self.end:
             raise blame("start", f"start {self.start:g} must be at most end ({self.end:g})")
         return self
+
+
+class PanelControlNet(Strict):
+    """A panel's ControlNet for one control type: the book's (`defaults.controlnets`) with these fields changed."""
+
+    file: str | None = Field(None, description="The ControlNet file (default: the one in defaults.controlnets)")
+    weight: Weight | None = None
+    start: Fraction | None = Field(None, description="Fraction of the steps where the ControlNet starts, 0 to 1")
+    end: Fraction | None = Field(None, description="Fraction of the steps where it stops, 0 to 1, at least start")
+
+
+class T2IAdapterRef(Strict):
+    """A T2I-Adapter (diffusers folder: config.json + weights) used for one control type."""
+
+    file: str = Field(description="A diffusers T2I-Adapter folder (config.json and diffusion_pytorch_model.safetensors)")
+    weight: Weight = Field(1.0, description="Adapter conditioning scale, 0 to 2 (0: as without it)")
 
 
 class Generation(Strict):
@@ -272,7 +292,10 @@ class Defaults(Generation):
     precision: Literal["auto", "fp32", "fp16", "bf16"] = Field("auto", description="auto: fp16 on GPU, fp32 on CPU")
     memory: Memory = Field(default_factory=Memory)
     preview: Preview = Field(default_factory=Preview)
-    controlnets: dict[Literal["openpose", "lineart"], ControlNetRef] = Field(default_factory=dict)
+    controlnets: dict[ControlType, ControlNetRef] = Field(
+        default_factory=dict, description="ControlNet per control type; a panel uses those whose input it has (pose, lineart, depth, normal)")
+    t2i_adapters: dict[AdapterType, T2IAdapterRef] = Field(
+        default_factory=dict, description="T2I-Adapter per control type (sketch: the lineart sketch); combinable with ControlNets")
     ip_adapter: str | None = Field(None, description="IP-Adapter weights (local file, image encoder beside it): characters' references steer their panels")
 
 
@@ -351,6 +374,7 @@ class Img2ImgEdit(Strict):
     prompt: str | None = None
     seed: Seed | None = None
     init: str | None = Field(None, description="Start from this image instead of the previous step's")
+    control: bool = Field(True, description="Steered by the panel's control inputs (ControlNets, T2I-Adapters); false: not")
 
 
 class InpaintEdit(Strict):
@@ -362,6 +386,7 @@ class InpaintEdit(Strict):
     seed: Seed | None = None
     mask: str | None = Field(None, description="Mask image at the panel's aspect, white = repaint")
     rects: list[Rect] = Field(default_factory=list, description="[x, y, w, h] fractions of the panel, inside 0..1")
+    control: bool = Field(True, description="Steered by the panel's control inputs (ControlNets, T2I-Adapters); false: not")
 
     @field_validator("rects")
     @classmethod
@@ -386,6 +411,7 @@ class OutpaintEdit(Strict):
     bottom: OutpaintFraction = 0.0
     prompt: str | None = None
     seed: Seed | None = None
+    control: bool = Field(True, description="Steered by the panel's control inputs (ControlNets, T2I-Adapters); false: not")
 
 
 class UpscaleEdit(Strict):
@@ -396,6 +422,7 @@ class UpscaleEdit(Strict):
     model: str | None = Field(None, description="An ESRGAN-family model file (needs spandrel)")
     prompt: str | None = None
     seed: Seed | None = None
+    control: bool = Field(True, description="Steered by the panel's control inputs (ControlNets, T2I-Adapters); false: not")
 
 
 EditStep = Annotated[Img2ImgEdit | InpaintEdit | OutpaintEdit | UpscaleEdit, Field(discriminator="op")]
@@ -428,7 +455,11 @@ class Panel(Generation):
     shot: Literal["extreme-close-up", "close-up", "medium", "wide", "establishing", "insert"] = "medium"
     label: str | None = Field(None, description="Short storyboard label (draft engine)")
     bleed: bool = Field(False, description="Extend edges on the live-area boundary to the bleed")
-    lineart: str | None = Field(None, description="The artist's sketch (black on white), for the lineart ControlNet")
+    lineart: str | None = Field(None, description="The artist's sketch (black on white), for the lineart, softedge and scribble ControlNets")
+    depth: str | None = Field(None, description="A depth map (near = light, any size or bit depth), fitted like lineart, for the depth ControlNet")
+    normal: str | None = Field(None, description="A normal map (RGB), fitted like lineart, for the normal ControlNet")
+    controlnets: dict[ControlType, PanelControlNet | Literal[False]] | None = Field(
+        None, description="This panel's ControlNets by type: changes to defaults.controlnets, or false to leave one out")
     edits: list[EditStep] = Field(default_factory=list, description="Editing steps after generation, in order; each cached on its own")
     balloons: list[Balloon] = Field(default_factory=list)
     sfx: list[Sfx] = Field(default_factory=list, description="Sound effects lettered over the art")

@@ -20,14 +20,15 @@ class CharacterLook:
 
 @dataclass(frozen=True)
 class ControlInput:
-    """A control image request for a ControlNet: type, model file, weight and active step fraction."""
+    """A control image request for a ControlNet or T2I-Adapter: type, model file, weight and active step fraction."""
 
-    kind: str  # "openpose" | "lineart"
+    kind: str  # "openpose" | "lineart" | "softedge" | "scribble" | "depth" | "normal" (| "sketch": T2I-Adapters)
     model: FileRef | None
     weight: float = 1.0
     start: float = 0.0
     end: float = 1.0
-    source: FileRef | None = None  # sketch / reference image the control is derived from
+    source: FileRef | None = None  # sketch / reference image / depth or normal map the control is derived from
+    network: str = "controlnet"  # "controlnet" | "t2i-adapter": what the model file is
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Img2Img:
     prompt: str | None = None  # None: the panel's prompt
     seed: int | None = None  # None: the panel's seed
     init: FileRef | None = None  # start from this image instead of the previous step's
+    control: bool = True  # steered by the panel's control inputs (ControlNets, T2I-Adapters)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Inpaint:
     seed: int | None = None
     mask: FileRef | None = None
     rects: tuple[tuple[float, float, float, float], ...] = ()  # [x, y, w, h] panel fractions
+    control: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Outpaint:
     extend: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # left, top, right, bottom, fractions
     width: int = 0  # output size in pixels (0: the extended canvas as it is)
     height: int = 0
+    control: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class Upscale:
     width: int = 0  # output size in pixels (0: keep)
     height: int = 0
     model: FileRef | None = None
+    control: bool = True
 
 
 Edit = Img2Img | Inpaint | Outpaint | Upscale  # one editing step after generation (each its own job), tagged by `op`
@@ -111,8 +116,9 @@ class GenerateRequest:
 
 
 def step_request(request: GenerateRequest, step: Edit, size: tuple[int, int]) -> GenerateRequest:
-    """The panel's request with the step's prompt, seed and size."""
+    """The panel's request with the step's prompt, seed and size (and without its control inputs if the step says so)."""
     return dataclasses.replace(
         request, prompt=step.prompt if step.prompt is not None else request.prompt,
         seed=step.seed if step.seed is not None else request.seed, width=size[0], height=size[1],
+        controls=request.controls if step.control else (),
     )

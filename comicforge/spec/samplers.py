@@ -14,3 +14,5 @@ SAMPLER_NAMES: tuple[str, ...] = (
     "LCM",
 )
 DEFAULT_SAMPLER = "DPM++ 2M Karras"
+FLOW_SAMPLER_NAMES: tuple[str, ...] = ("Euler", "Euler a", "Heun")  # those with a flow-matching scheduler (SD3)
+DEFAULT_FLOW_SAMPLER = "Euler"

@@ -22,8 +22,12 @@ SD1_CLIP = "cond_stage_model.transformer.text_model."
 SD2_CLIP = "cond_stage_model.model."
 SDXL_CLIP_L = "conditioner.embedders.0.transformer.text_model."
 SDXL_CLIP_G = "conditioner.embedders.1.model."
+SD3_CLIP_L = "text_encoders.clip_l.transformer."
+SD3_CLIP_G = "text_encoders.clip_g.transformer."
+SD3_T5 = "text_encoders.t5xxl.transformer."
+SD3_BLOCKS = UNET + "joint_blocks."  # the MMDiT's joint (image + text) blocks
 
-NATIVE_SIZE = {"sd1": 512, "sd2": 512, "sd2-v": 768, "sdxl": 1024}
+NATIVE_SIZE = {"sd1": 512, "sd2": 512, "sd2-v": 768, "sdxl": 1024, "sd3": 1024}
 FAMILIES = tuple(NATIVE_SIZE)
 
 # ComfyUI's heuristic: SD 2.x 768-v checkpoints have a spread-out norm bias here (std > 0.09), base ones do not.
@@ -38,19 +42,23 @@ class ModelInfo:
 
     path: Path
     format: str  # "safetensors" | "ckpt" | "diffusers"
-    family: str  # "sd1" | "sd2" | "sd2-v" | "sdxl"
+    family: str  # "sd1" | "sd2" | "sd2-v" | "sdxl" | "sd3" (SD 3 and 3.5)
     native_size: int  # 512 | 768 | 1024
-    prediction: str  # "epsilon" | "v_prediction"
-    context_dim: int  # cross-attention width the UNet expects (768, 1024, 2048 for real models)
+    prediction: str  # "epsilon" | "v_prediction" | "flow" (SD3's rectified flow)
+    context_dim: int  # cross-attention width the UNet expects (768, 1024, 2048 for real models; SD3: its joint width, 4096)
 
     @property
     def is_sdxl(self) -> bool:
         return self.family == "sdxl"
 
+    @property
+    def is_sd3(self) -> bool:
+        return self.family == "sd3"
+
 
 def _unsupported_family(keys: Shapes) -> str | None:
-    if any(".joint_blocks." in k or k.startswith("joint_blocks.") for k in keys):
-        return "Stable Diffusion 3"
+    if any(k.startswith("joint_blocks.") for k in keys):
+        return "Stable Diffusion 3 transformer-only (no `model.diffusion_model.` prefix, no VAE or text encoders)"
     if any(k.startswith(("double_blocks.", UNET + "double_blocks.")) for k in keys):
         return "Flux"
     if any(k.startswith(("model.diffusion_model.transformer_blocks.", "adaln_single.", "blocks.0.cross_attn")) for k in keys):
@@ -59,6 +67,8 @@ def _unsupported_family(keys: Shapes) -> str | None:
 
 
 def context_dim(shapes: Shapes) -> int:
+    if UNET + "context_embedder.weight" in shapes:
+        return int(shapes[UNET + "context_embedder.weight"][1])
     for k, s in shapes.items():
         if k.startswith(UNET) and k.endswith(".attn2.to_k.weight"):
             return int(s[1])
@@ -69,7 +79,9 @@ def family_from_shapes(shapes: Shapes, where: Path | str, v_hint: bool | None = 
     """(family, prediction) from an LDM/SGM state dict's key shapes; EngineError naming `where` otherwise."""
     other = _unsupported_family(shapes)
     if other:
-        raise EngineError(f"{where}: {other} checkpoints are recognised but not supported yet (SD 1.x, 2.x, SDXL only)")
+        raise EngineError(f"{where}: {other} checkpoints are recognised but not supported yet (SD 1.x, 2.x, SDXL, SD3 single files only)")
+    if any(k.startswith(SD3_BLOCKS) for k in shapes):
+        return _sd3_family(shapes, where)
     conv_in = shapes.get(UNET + "input_blocks.0.0.weight")
     if conv_in is None:
         raise EngineError(
@@ -97,6 +109,17 @@ def family_from_shapes(shapes: Shapes, where: Path | str, v_hint: bool | None = 
     if family == "sd2" and prediction == "v_prediction":
         family = "sd2-v"
     return family, prediction
+
+
+def _sd3_family(shapes: Shapes, where: Path | str) -> tuple[str, str]:
+    """An SD3/3.5 single file must carry its VAE and both CLIP encoders (T5 is optional)."""
+    missing = [name for name, key in (("CLIP-L", SD3_CLIP_L + "text_model.embeddings.token_embedding.weight"),
+                                      ("CLIP-G", SD3_CLIP_G + "text_model.embeddings.token_embedding.weight"),
+                                      ("VAE", "first_stage_model.decoder.conv_in.weight")) if key not in shapes]
+    if missing:
+        raise EngineError(f"{where}: this SD3 file has no {', '.join(missing)} (a model-only file); use the all-in-one "
+                          "file with the text encoders inside (e.g. sd3_medium_incl_clips.safetensors or …_t5xxlfp16)")
+    return "sd3", "flow"
 
 
 def _sidecar_v_hint(path: Path) -> bool | None:
@@ -156,8 +179,10 @@ def _detect_diffusers_folder(path: Path) -> ModelInfo:
         cls = json.loads(index.read_text(encoding="utf-8")).get("_class_name", "")
     except (OSError, ValueError) as e:
         raise EngineError(f"{path}: unreadable model_index.json ({e})") from e
-    if cls.startswith(("StableDiffusion3", "Flux")):
-        raise EngineError(f"{path}: {cls} models are recognised but not supported yet (SD 1.x, 2.x, SDXL only)")
+    if cls.startswith("StableDiffusion3"):
+        raise EngineError(f"{path}: SD3 diffusers folders are not supported yet; give the single file (with its text encoders inside)")
+    if cls.startswith("Flux"):
+        raise EngineError(f"{path}: {cls} models are recognised but not supported yet (SD 1.x, 2.x, SDXL, SD3 only)")
     try:
         unet = json.loads((path / "unet" / "config.json").read_text(encoding="utf-8"))
         sched_file = path / "scheduler" / "scheduler_config.json"

@@ -14,7 +14,7 @@ from comicforge.weights.header import read_safetensors_header
 
 LDM_PREFIX = "control_model."
 V = TypeVar("V")
-FAMILY_NAMES = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL"}
+FAMILY_NAMES = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL", "sd3": "SD3"}
 
 
 @dataclass(frozen=True)

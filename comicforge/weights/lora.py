@@ -14,6 +14,9 @@ from comicforge.weights.checkpoint import ModelInfo
 from comicforge.weights.header import read_safetensors_header
 
 FAMILY_BY_WIDTH = {768: "SD 1.x", 1024: "SD 2.x", 2048: "SDXL"}
+_SD3_KEY = re.compile(r"^(transformer\.(transformer_blocks|context_embedder|pos_embed|proj_out)\."
+                      r"|lora_unet_joint_blocks_|lora_transformer_transformer_blocks_)")  # diffusers/peft, kohya, ai-toolkit
+_FLUX_KEY = re.compile(r"(single_transformer_blocks|single_blocks|double_blocks)")
 
 _KOHYA_UNET = re.compile(
     r"lora_unet_("
@@ -21,10 +24,11 @@ _KOHYA_UNET = re.compile(
     r"|mid_block_(attentions|resnets)_\d+"
     r"|(input_blocks|output_blocks)_\d+_\d+|middle_block_\d+"
     r"|conv_in|conv_out|time_embedding_linear_\d|time_embed_\d|label_emb_\d_\d|add_embedding_linear_\d|out_\d"
+    r"|joint_blocks_\d+_(x_block|context_block)"
     r")(_|$)"
 )
 _KOHYA_TE = re.compile(r"lora_te\d?_text_model_encoder_layers_\d+_(self_attn_(q|k|v|out)_proj|mlp_fc[12])$")
-_PEFT = re.compile(r"^(unet|text_encoder|text_encoder_2)\.(base_model\.model\.)?.+\.(lora_A|lora_B|lora\.down|lora\.up)(\.[\w]+)?\.weight$")
+_PEFT = re.compile(r"^(unet|transformer|text_encoder|text_encoder_2)\.(base_model\.model\.)?.+\.(lora_A|lora_B|lora\.down|lora\.up)(\.[\w]+)?\.weight$")
 _LYCORIS = ("hada_w1", "hada_w2", "lokr_w1", "lokr_w2", "lokr_t1")
 
 
@@ -83,6 +87,15 @@ def check_lora_keys(path: Path, keys: dict[str, tuple[int, ...]], model_info: Mo
 
 
 def _check_family(path: Path, keys: dict[str, tuple[int, ...]], model_info: ModelInfo) -> None:
+    if any(_FLUX_KEY.search(k) for k in keys):
+        raise EngineError(f"{path}: a Flux LoRA; Flux models are not supported")
+    sd3_lora = any(_SD3_KEY.match(k) for k in keys)
+    if sd3_lora or model_info.is_sd3:
+        if sd3_lora != model_info.is_sd3:
+            model_family = "SD3" if model_info.is_sd3 else FAMILY_BY_WIDTH.get(model_info.context_dim, "SD 1.x/2.x/SDXL")
+            raise EngineError(f"{path}: LoRA is for {'SD3' if sd3_lora else 'SD 1.x/2.x/SDXL (a UNet)'} but the model "
+                              f"{model_info.path.name} is {model_family}")
+        return
     width = lora_width(keys)
     sdxl_lora = any(k.startswith(("lora_te1_", "lora_te2_", "text_encoder_2.")) for k in keys) or (any(
         re.match(r"lora_unet_(input_blocks|output_blocks|middle_block)_", k) for k in keys

@@ -65,3 +65,21 @@ def test_outpaint_and_upscale_sizes():
     assert wider.size == (480, 240)
     assert np.array_equal(np.asarray(wider)[:, 80:400], np.asarray(image))
     assert engine.refine(REQUEST, image, Upscale(width=640, height=480)).size == (640, 480)
+
+
+def test_a_depth_map_shades_the_storyboard(tmp_path):
+    """Near = light in the map: near surfaces (the figure's side) darken, far ones fade toward the paper."""
+    from PIL import Image
+
+    from comicforge.spec.files import FileRef
+    from comicforge.spec.requests import ControlInput
+
+    depth = np.zeros((240, 320), np.uint8)
+    depth[:, :160] = 255  # the left half near, the right half far
+    Image.fromarray(depth).save(tmp_path / "depth.png")
+    shaded_request = dataclasses.replace(REQUEST, controls=(ControlInput("depth", None, source=FileRef(str(tmp_path / "depth.png"), "fp")),))
+    plain = np.asarray(create_engine("draft").generate(REQUEST).convert("L"), dtype=float)
+    shaded = np.asarray(create_engine("draft").generate(shaded_request).convert("L"), dtype=float)
+    rows = slice(0, 180)  # above the label box
+    assert shaded[rows, :160].mean() < plain[rows, :160].mean() - 40  # near: darker, figure included
+    assert shaded[rows, 160:].mean() > plain[rows, 160:].mean()  # far: paler

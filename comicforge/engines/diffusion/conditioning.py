@@ -174,8 +174,9 @@ def step_conditioning(sides: list[TextEncoderSide], prompt: str, negative: str, 
 
 
 def _joined(sides: list[tuple], is_sdxl: bool) -> Encoded:
-    """SD 1.x/2.x: the one encoder's states; SDXL: both encoders' states side by side, the second's pooled vector."""
+    """SD 1.x/2.x: the one encoder's states; SDXL (and SD3): both encoders' states side by side, and the pooled
+    vectors of those with a projection (SDXL: CLIP-G's; SD3: CLIP-L's then CLIP-G's)."""
     if not is_sdxl:
         return Encoded(sides[0][0], None)
-    (hidden_l, _), (hidden_g, pooled) = sides
-    return Encoded(torch.cat([hidden_l, hidden_g], dim=-1), pooled)
+    pooled = [p for _, p in sides if p is not None]
+    return Encoded(torch.cat([hidden for hidden, _ in sides], dim=-1), pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=-1))

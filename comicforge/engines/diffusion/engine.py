@@ -1,8 +1,9 @@
 """The diffusion engine: a panel request → an image, through a resident diffusers pipeline.
 
-Phases of `generate`: settings → resident model → ControlNets and control images → adapters (LoRA weights,
-embeddings, IP-Adapter) → prompt embeddings → pipeline for the task → scheduler → denoise (diffusers' own loop) →
-checked VAE decode → A1111 metadata. `refine` runs the same phases through the img2img / inpaint pipelines.
+Phases of `generate`: settings → resident model → ControlNets, T2I-Adapters and control images → adapters (LoRA
+weights, embeddings, IP-Adapter) → prompt embeddings → pipeline for the task → scheduler → denoise (diffusers' own
+loop) → checked VAE decode → A1111 metadata. `refine` runs the same phases through the img2img / inpaint pipelines,
+with the panel's control images at the edit's size (an outpaint's over the whole canvas) unless the step says not.
 """
 
 from __future__ import annotations
@@ -39,17 +40,22 @@ from comicforge.engines.diffusion.refine import (
     EditInput,
     denoising_steps,
     edit_for_step,
+    grown_to,
     kept_outside_mask,
+    outpainted_request,
     padded_to_grid,
     read_image,
 )
 from comicforge.engines.diffusion.schedulers import base_scheduler_config, make_scheduler, sampler_spec
+from comicforge.engines.diffusion.sd3 import sd3_conditioning
+from comicforge.engines.diffusion.t2i_adapter import adapter_features, adapter_residuals, load_t2i_adapter
 from comicforge.errors import EngineError
 from comicforge.promptlang.networks import scan_tags
 from comicforge.spec.files import AdapterRef, FileRef
 from comicforge.spec.requests import ControlInput, Edit, GenerateRequest, Img2Img, Outpaint, step_request
 from comicforge.weights.checkpoint import ModelInfo, detect_model
 from comicforge.weights.controlnet import check_controlnet_fits, detect_controlnet
+from comicforge.weights.t2i_adapter import check_t2i_adapter_fits, detect_t2i_adapter
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -94,7 +100,7 @@ class ResidentModel:
 
 @dataclass(frozen=True)
 class ActiveControl:
-    """One ControlNet steering a panel: its resident model, control image and the request's settings for it."""
+    """One ControlNet or T2I-Adapter steering a panel: its resident model, control image and the request's settings for it."""
 
     control: ControlInput
     module: object
@@ -107,7 +113,7 @@ def _adapter_name(ref: AdapterRef) -> str:
 
 
 class DiffusionEngine:
-    """Stable Diffusion 1.x/2.x/SDXL panels through diffusers; models stay resident across calls."""
+    """Stable Diffusion 1.x/2.x/SDXL/3 panels through diffusers; models stay resident across calls."""
 
     name = "diffusion"
     version = VERSION
@@ -116,7 +122,7 @@ class DiffusionEngine:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.max_resident = max_resident
         self._models: OrderedDict[str, ResidentModel] = OrderedDict()
-        self._controlnets: OrderedDict[tuple, object] = OrderedDict()  # (fingerprint, device, dtype) → ControlNetModel
+        self._controlnets: OrderedDict[tuple, object] = OrderedDict()  # (fingerprint, device, dtype) → ControlNet / T2I-Adapter
         self.max_controlnets = 4
 
     # --- the story ----------------------------------------------------------------------------------------------
@@ -136,18 +142,19 @@ class DiffusionEngine:
         if request.width % 8 or request.height % 8 or request.width <= 0 or request.height <= 0:
             raise EngineError(f"panel {request.panel_id}: generation size {request.width}x{request.height} must be positive multiples of 8")
         settings, model = self._settings_and_model(request)
-        controls = self._controls(model, request, settings)
+        controls, adapters = self._controls(model, request, settings), self._t2i_adapters(model, request, settings)
         vectors, conditioning, references = self._adapters_and_conditioning(model, request)
         pipe = task_pipeline(model.pipe, "text", model.info.is_sdxl, [c.module for c in controls])
         pipe.scheduler = make_scheduler(request.sampler, base_scheduler_config(model.info.prediction), request.seed)
         if len(requests) > 1 and not conditioning.is_plain:  # a scheduled or composed prompt steers one sample's batch
             return [image for one in requests for image in self.generate_batch([one])]
         size = {"height": request.height, "width": request.width, "num_images_per_prompt": len(requests)}
-        latents = self._denoise(pipe, request, conditioning, {**references, **size, **control_arguments(controls)}, [r.seed for r in requests])
+        latents = self._denoise(pipe, request, conditioning, {**references, **size, **control_arguments(controls)}, [r.seed for r in requests],
+                                features(adapters))
         images = []
         for one, latent in zip(requests, latents):
             image = self._decode(model, latent[None], settings)
-            image.info["parameters"] = self._parameters(model, one, vectors, controlnet_settings(controls))
+            image.info["parameters"] = self._parameters(model, one, vectors, controlnet_settings([*controls, *adapters]))
             images.append(image)
         return images
 
@@ -156,15 +163,17 @@ class DiffusionEngine:
         source = read_image(step.init, "init image") if isinstance(step, Img2Img) and step.init is not None else image.convert("RGB")
         edit = edit_for_step(source, step)
         request = step_request(request, step, edit.image.size)
+        if isinstance(step, Outpaint):
+            request = outpainted_request(request, step.extend, image.size)
         settings, model = self._settings_and_model(request)
         vectors, conditioning, references = self._adapters_and_conditioning(model, request)
-        result = edit.image.copy()
+        result, steering = edit.image.copy(), {}
         if denoising_steps(edit, request.steps):
-            repainted = self._repaint(model, request, settings, edit, conditioning, references)
+            repainted, steering = self._repaint(model, request, settings, edit, conditioning, references)
             result = kept_outside_mask(edit.image, repainted, edit.mask)
         if isinstance(step, Outpaint) and step.width and step.height:
             result = result.resize((step.width, step.height), Image.Resampling.LANCZOS)
-        settings_text = {"Denoising strength": format_number(edit.strength), "Size": f"{result.width}x{result.height}"}
+        settings_text = {"Denoising strength": format_number(edit.strength), "Size": f"{result.width}x{result.height}", **steering}
         result.info["parameters"] = self._parameters(model, request, vectors, settings_text)
         return result
 
@@ -203,19 +212,25 @@ class DiffusionEngine:
         return {"ip_adapter_image": [[read_image(r.file, "reference image") for r in request.references]]}
 
     def _repaint(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings, edit: EditInput,
-                 conditioning: StepConditioning, references: dict) -> Image.Image:
-        """Denoise an edit from its image at its strength (inpaint when it has a mask); same prompts and samplers."""
+                 conditioning: StepConditioning, references: dict) -> tuple[Image.Image, dict[str, str]]:
+        """Denoise an edit from its image at its strength (inpaint when it has a mask); same prompts, samplers and
+        control inputs (control images at the edit's size, grown with the image to the latent grid)
+        → (image, the ControlNet settings for the infotext)."""
         padded = padded_to_grid(edit)
-        pipe = task_pipeline(model.pipe, "img2img" if padded.mask is None else "inpaint", model.info.is_sdxl)
+        controls = [dataclasses.replace(c, image=grown_to(c.image, padded.image.size)) for c in self._controls(model, request, settings)]
+        adapters = [dataclasses.replace(a, image=grown_to(a.image, padded.image.size)) for a in self._t2i_adapters(model, request, settings)]
+        pipe = task_pipeline(model.pipe, "img2img" if padded.mask is None else "inpaint", model.info.is_sdxl, [c.module for c in controls])
         pipe.scheduler = make_scheduler(request.sampler, base_scheduler_config(model.info.prediction), request.seed)
-        if not hasattr(pipe.scheduler, "add_noise"):
+        if not hasattr(pipe.scheduler, "add_noise") and not hasattr(pipe.scheduler, "scale_noise"):
             raise EngineError(f"panel {request.panel_id}: the sampler {request.sampler!r} cannot start from an image "
                               "here (install torchsde, or pick another sampler for editing steps)")
-        arguments = {"image": padded.image, "strength": float(edit.strength)}
+        arguments = {"image": padded.image, "strength": float(edit.strength), **control_arguments(controls, "control_image")}
         if padded.mask is not None:
-            arguments.update(mask_image=padded.mask, height=padded.image.height, width=padded.image.width)
-        latents = self._denoise(pipe, request, conditioning, {**references, **arguments})
-        return self._decode(model, latents, settings).crop((0, 0, *edit.image.size))
+            arguments.update(mask_image=padded.mask)
+        if padded.mask is not None or model.info.is_sd3:  # SD3's img2img resizes to its default size unless told
+            arguments.update(height=padded.image.height, width=padded.image.width)
+        latents = self._denoise(pipe, request, conditioning, {**references, **arguments}, None, features(adapters))
+        return self._decode(model, latents, settings).crop((0, 0, *edit.image.size)), controlnet_settings([*controls, *adapters])
 
     def _resident(self, ref: FileRef | None, settings: RunSettings) -> ResidentModel:
         if ref is None:
@@ -261,24 +276,36 @@ class DiffusionEngine:
         """Each control input's resident ControlNet (checked against the model's family) and control image."""
         active = []
         for control in request.controls:
-            if control.model is None:
-                continue  # the panel has this input but the book names no ControlNet for it
+            if control.model is None or control.network != "controlnet":
+                continue  # the panel has this input but the book names no ControlNet for it (or a T2I-Adapter reads it)
             if not 0.0 <= control.start < control.end <= 1.0:
                 raise EngineError(f"panel {request.panel_id}: {control.kind} control start/end {control.start}/{control.end} "
                                   "must satisfy 0 <= start < end <= 1")
-            module = self._controlnet(control.model, model, settings)
-            sha = ref_sha256(control.model)
-            active.append(ActiveControl(control, module, control_image(request, control), sha))
+            info = detect_controlnet(Path(control.model.path))
+            check_controlnet_fits(info, model.info)
+            module = self._resident_network(control.model, settings, lambda info=info: load_controlnet(info, settings.dtype))
+            active.append(ActiveControl(control, module, control_image(request, control), ref_sha256(control.model)))
         return active
 
-    def _controlnet(self, ref: FileRef, model: ResidentModel, settings: RunSettings):
-        """A ControlNet kept resident across panels (least recently used dropped beyond `max_controlnets`)."""
+    def _t2i_adapters(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings) -> list[ActiveControl]:
+        """Each T2I-Adapter input's resident adapter (checked against the model's family and widths) and control image."""
+        active = []
+        for control in request.controls:
+            if control.model is None or control.network != "t2i-adapter":
+                continue
+            info = detect_t2i_adapter(Path(control.model.path))
+            check_t2i_adapter_fits(info, model.info)
+            widths = tuple(int(w) for w in model.pipe.unet.config.block_out_channels)
+            module = self._resident_network(control.model, settings, lambda info=info, widths=widths: load_t2i_adapter(info, settings.dtype, widths))
+            active.append(ActiveControl(control, module, control_image(request, control), ref_sha256(control.model)))
+        return active
+
+    def _resident_network(self, ref: FileRef, settings: RunSettings, load):
+        """A ControlNet or T2I-Adapter kept resident across panels (least recently used dropped beyond `max_controlnets`)."""
         key = (ref.fingerprint, settings.device, str(settings.dtype))
         module = self._controlnets.get(key)
-        info = detect_controlnet(Path(ref.path))
-        check_controlnet_fits(info, model.info)
         if module is None:
-            module = load_controlnet(info, settings.dtype).to(settings.device)
+            module = load().to(settings.device)
             while len(self._controlnets) >= self.max_controlnets:
                 self._controlnets.popitem(last=False)
             self._controlnets[key] = module
@@ -323,18 +350,22 @@ class DiffusionEngine:
         return out
 
     def _conditioning(self, model: ResidentModel, request: GenerateRequest, vectors: dict[str, list]) -> StepConditioning:
-        """The prompt's and negative's embeddings at every step, chunked and weighted A1111-style (each distinct text once)."""
-        return step_conditioning(model.sides, request.prompt, request.negative, int(request.steps), request.clip_skip, vectors, model.info.is_sdxl)
+        """The prompt's and negative's embeddings at every step, chunked and weighted A1111-style (each distinct text once);
+        SD3's joined with T5's states into its joint context."""
+        joined = model.info.is_sdxl or model.info.is_sd3
+        conditioning = step_conditioning(model.sides, request.prompt, request.negative, int(request.steps), request.clip_skip, vectors, joined)
+        return sd3_conditioning(conditioning, model.pipe, request.panel_id) if model.info.is_sd3 else conditioning
 
-    def _denoise(self, pipe, request: GenerateRequest, conditioning: StepConditioning, arguments: dict, seeds: list[int] | None = None):
-        """diffusers' own denoising loop, steered by the prompt's schedule; noise drawn on the CPU from the panel seed
-        (same on every device), one generator per sample."""
+    def _denoise(self, pipe, request: GenerateRequest, conditioning: StepConditioning, arguments: dict, seeds: list[int] | None = None,
+                 residuals: list | None = None):
+        """diffusers' own denoising loop, steered by the prompt's schedule (and T2I-Adapter `residuals`); noise drawn on
+        the CPU from the panel seed (same on every device), one generator per sample."""
         generators = [torch.Generator("cpu").manual_seed(int(seed)) for seed in seeds or [request.seed]]
         generator = generators[0] if len(generators) == 1 else generators
         extra = {"eta": float(request.eta)} if request.sampler == "DDIM" else {}
         if conditioning.is_composed and float(request.cfg) <= 1:
             raise EngineError(f"panel {request.panel_id}: AND parts and a prompt's :weight need cfg above 1 (got {request.cfg})")
-        with torch.no_grad(), conditioning.steering(pipe) as steering:
+        with torch.no_grad(), adapter_residuals(pipe, residuals or []), conditioning.steering(pipe) as steering:
             result = pipe(
                 **conditioning.first_arguments(),
                 **arguments,
@@ -400,22 +431,29 @@ def batchable(requests: list[GenerateRequest]) -> bool:
     return same and sampler_spec(first.sampler).scheduler != "DPMSolverSDEScheduler"
 
 
-def control_arguments(controls: list[ActiveControl]) -> dict:
-    """The ControlNet pipeline's image, conditioning scale and guidance window (one value each, or lists)."""
+def control_arguments(controls: list[ActiveControl], image_key: str = "image") -> dict:
+    """The ControlNet pipeline's control image (`image`, or `control_image` beside an init image), conditioning scale
+    and guidance window (one value each, or lists)."""
     if not controls:
         return {}
     one = len(controls) == 1
     pick = lambda values: values[0] if one else values  # noqa: E731
     return {
-        "image": pick([c.image for c in controls]),
+        image_key: pick([c.image for c in controls]),
         "controlnet_conditioning_scale": pick([float(c.control.weight) for c in controls]),
         "control_guidance_start": pick([float(c.control.start) for c in controls]),
         "control_guidance_end": pick([float(c.control.end) for c in controls]),
     }
 
 
+def features(adapters: list[ActiveControl]) -> list:
+    """The T2I-Adapters' weighted features, summed (none: [])."""
+    return adapter_features([(a.module, a.image, float(a.control.weight)) for a in adapters])
+
+
 def controlnet_settings(controls: list[ActiveControl]) -> dict[str, str]:
-    """A1111's `ControlNet N: "Module: …, Model: name [hash], Weight: …"` entries."""
+    """A1111's `ControlNet N: "Module: …, Model: name [hash], Weight: …"` entries (sd-webui-controlnet lists
+    T2I-Adapters as units too)."""
     return {
         f"ControlNet {i}": '"' + ", ".join((
             f"Module: {c.control.kind}",
@@ -437,7 +475,7 @@ def _lora_weights(ref: AdapterRef, is_sdxl: bool) -> float | dict[str, float]:
 
 
 def _sides(pipe, info: ModelInfo) -> list[TextEncoderSide]:
-    if info.is_sdxl:
+    if info.is_sdxl or info.is_sd3:
         return [
             TextEncoderSide(pipe.tokenizer, pipe.text_encoder, token_ids_for(pipe.tokenizer, "<|endoftext|>"), "penultimate"),
             TextEncoderSide(pipe.tokenizer_2, pipe.text_encoder_2, token_ids_for(pipe.tokenizer_2, "!"), "penultimate"),
@@ -451,8 +489,11 @@ def _vae_decode(vae, latents, tiling: bool):
         vae.enable_tiling()
     else:
         vae.disable_tiling()
+    latents = latents.to(vae.dtype) / vae.config.scaling_factor
+    if getattr(vae.config, "shift_factor", None):  # SD3's VAE: latents were shifted before scaling
+        latents = latents + vae.config.shift_factor
     with torch.no_grad():
-        return vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
+        return vae.decode(latents, return_dict=False)[0]
 
 
 def _bad_decode(image) -> bool:

@@ -245,6 +245,10 @@ def build_pipeline(info: ModelInfo, dtype=torch.float32):
         except (OSError, ValueError) as e:
             raise EngineError(f"{where}: cannot load diffusers model ({e})") from e
 
+    if info.is_sd3:
+        from comicforge.engines.diffusion.sd3 import build_sd3_pipeline
+
+        return build_sd3_pipeline(info, dtype)
     sd = read_state_dict(where)
     shapes = {k: tuple(v.shape) for k, v in sd.items()}
     family, prediction = family_from_shapes(shapes, where, info.prediction == "v_prediction")

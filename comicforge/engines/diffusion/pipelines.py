@@ -17,6 +17,7 @@ PIPELINE_CLASSES = {
     ("inpaint", False): ("StableDiffusionInpaintPipeline", "StableDiffusionXLInpaintPipeline"),
     ("inpaint", True): ("StableDiffusionControlNetInpaintPipeline", "StableDiffusionXLControlNetInpaintPipeline"),
 }
+SD3_CLASSES = {"text": "StableDiffusion3Pipeline", "img2img": "StableDiffusion3Img2ImgPipeline", "inpaint": "StableDiffusion3InpaintPipeline"}
 
 
 def task_pipeline(base, task: str, is_sdxl: bool, controlnets: list | None = None):
@@ -24,11 +25,12 @@ def task_pipeline(base, task: str, is_sdxl: bool, controlnets: list | None = Non
     import diffusers
 
     controlnets = controlnets or []
-    name = PIPELINE_CLASSES[(task, bool(controlnets))][int(is_sdxl)]
+    sd3 = type(base).__name__.startswith("StableDiffusion3")  # SD3's denoiser is a transformer; no ControlNets here yet
+    name = SD3_CLASSES[task] if sd3 else PIPELINE_CLASSES[(task, bool(controlnets))][int(is_sdxl)]
     if type(base).__name__ == name:
         return base
     cls = getattr(diffusers, name)
     extra = {"controlnet": controlnets if len(controlnets) > 1 else controlnets[0]} if controlnets else {}
-    pipe = cls.from_pipe(base, dtype=base.unet.dtype, **extra)
+    pipe = cls.from_pipe(base, dtype=(base.transformer if sd3 else base.unet).dtype, **extra)
     pipe.set_progress_bar_config(disable=True)
     return pipe

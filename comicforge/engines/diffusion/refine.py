@@ -1,9 +1,11 @@
-"""Image preparation for refine steps, in pixels (no torch): starting image, checked masks, outpaint canvases,
-padding to the latent grid, and the optional ESRGAN-family pre-upscale through spandrel.
+"""Image preparation for refine steps, in pixels (no torch): starting image, checked masks, outpaint canvases (and
+the control inputs that extend with them), padding to the latent grid, and the optional ESRGAN-family pre-upscale
+through spandrel.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +13,11 @@ import numpy as np
 from PIL import Image
 
 from comicforge.control.masks import repaint_mask
+from comicforge.control.pose import reframed
 from comicforge.errors import EngineError
 from comicforge.readers import FileProblem, open_image
 from comicforge.spec.files import FileRef
-from comicforge.spec.requests import Edit, Img2Img, Inpaint, Outpaint, Upscale
+from comicforge.spec.requests import Edit, GenerateRequest, Img2Img, Inpaint, Outpaint, Upscale
 
 LATENT_GRID = 8  # the VAE's downscale factor: pipelines take sizes in multiples of it
 ASPECT_TOLERANCE = 0.02  # a mask whose aspect differs by more than this share from the image's is refused
@@ -73,14 +76,37 @@ def outpaint_canvas(image: Image.Image, extend: tuple[float, float, float, float
 
     Strength is 1: the new area has nothing to keep (the edge fill only seeds its colours).
     """
-    left, top, right, bottom = (max(0.0, float(f)) for f in extend)
-    if not any((left, top, right, bottom)):
-        raise EngineError("outpaint needs `extend` on at least one side (fractions of the panel)")
-    pad = (round(image.width * left), round(image.height * top), round(image.width * right), round(image.height * bottom))
+    pad = outpaint_pads(image.size, extend)
     pixels = np.pad(np.asarray(image), ((pad[1], pad[3]), (pad[0], pad[2]), (0, 0)), mode="edge")
     mask = Image.new("L", (pixels.shape[1], pixels.shape[0]), 255)
     mask.paste(0, (pad[0], pad[1], pad[0] + image.width, pad[1] + image.height))
     return EditInput(Image.fromarray(pixels, "RGB"), mask, 1.0)
+
+
+def outpaint_pads(size: tuple[int, int], extend: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """Pixels added (left, top, right, bottom) to an image of `size` by extend fractions."""
+    left, top, right, bottom = (max(0.0, float(f)) for f in extend)
+    if not any((left, top, right, bottom)):
+        raise EngineError("outpaint needs `extend` on at least one side (fractions of the panel)")
+    return round(size[0] * left), round(size[1] * top), round(size[0] * right), round(size[1] * bottom)
+
+
+def outpainted_request(request: GenerateRequest, extend: tuple[float, float, float, float], size: tuple[int, int]) -> GenerateRequest:
+    """The request for an outpaint canvas grown from an image of `size`: its figures stay on the pixels they were
+    drawn at (the OpenPose image extends with the canvas); sketch and maps, drawn for the whole panel, fill it."""
+    pad = outpaint_pads(size, extend)
+    width, height = size[0] + pad[0] + pad[2], size[1] + pad[1] + pad[3]
+    frame = (pad[0] / width, pad[1] / height, size[0] / width, size[1] / height)
+    return dataclasses.replace(request, poses=tuple(reframed(pose, frame) for pose in request.poses))
+
+
+def grown_to(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """A control image grown (black, right and bottom) to the latent grid an edit is padded to."""
+    if image.size == size:
+        return image
+    canvas = Image.new(image.mode, size, 0)
+    canvas.paste(image, (0, 0))
+    return canvas
 
 
 def padded_to_grid(edit: EditInput) -> EditInput:

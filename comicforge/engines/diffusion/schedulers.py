@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from comicforge.errors import EngineError
-from comicforge.spec.samplers import SAMPLER_NAMES
+from comicforge.spec.samplers import FLOW_SAMPLER_NAMES, SAMPLER_NAMES
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,20 @@ SAMPLERS: dict[str, SamplerSpec] = {
     "LCM": SamplerSpec("LCMScheduler"),
 }
 assert tuple(SAMPLERS) == SAMPLER_NAMES, "keep in step with comicforge/spec/samplers.py"
+# SD3's rectified flow: the A1111 names that have a flow-matching scheduler ("Euler a": Euler with fresh noise each step).
+FLOW_SAMPLERS: dict[str, SamplerSpec] = {
+    "Euler": SamplerSpec("FlowMatchEulerDiscreteScheduler"),
+    "Euler a": SamplerSpec("FlowMatchEulerDiscreteScheduler", {"stochastic_sampling": True}),
+    "Heun": SamplerSpec("FlowMatchHeunDiscreteScheduler"),
+}
+assert tuple(FLOW_SAMPLERS) == FLOW_SAMPLER_NAMES, "keep in step with comicforge/spec/samplers.py"
+FLOW_SHIFT = 3.0  # the timestep shift SD3 and 3.5 were trained with
 
 
 def base_scheduler_config(prediction: str) -> dict:
-    """The training noise schedule shared by SD 1.x, 2.x and SDXL (scaled-linear betas, 1000 steps)."""
+    """The training noise schedule shared by SD 1.x, 2.x and SDXL (scaled-linear betas, 1000 steps); SD3's flow."""
+    if prediction == "flow":
+        return {"num_train_timesteps": 1000, "shift": FLOW_SHIFT, "prediction_type": "flow"}
     return {
         "num_train_timesteps": 1000,
         "beta_start": 0.00085,
@@ -64,6 +74,12 @@ def make_scheduler(name: str, base_config: dict, seed: int):
     """A fresh diffusers scheduler for an A1111 sampler name, on the model's noise schedule."""
     import diffusers
 
+    if base_config.get("prediction_type") == "flow":
+        if name not in FLOW_SAMPLERS:
+            raise EngineError(f"the sampler {name!r} has no flow-matching scheduler for SD3; valid: {', '.join(FLOW_SAMPLER_NAMES)}")
+        flow = FLOW_SAMPLERS[name]
+        config = {k: v for k, v in base_config.items() if k != "prediction_type"}
+        return getattr(diffusers, flow.scheduler).from_config(config, **flow.options)
     spec = sampler_spec(name)
     options = dict(spec.options)
     if spec.scheduler == "DPMSolverSDEScheduler":

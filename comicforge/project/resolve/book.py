@@ -13,7 +13,7 @@ from comicforge.layout.pages import PageGeometry, pixel_box
 from comicforge.layout.panels import Rect
 from comicforge.project import kinds
 from comicforge.project.load import LoadedProject, Loc
-from comicforge.project.resolve.controls import panel_controls, sketch_checked
+from comicforge.project.resolve.controls import inputs_checked, panel_controls
 from comicforge.project.resolve.edits import panel_edits
 from comicforge.project.resolve.generation import (
     DEFAULT_CFG,
@@ -33,6 +33,7 @@ from comicforge.project.resolve.post import chain_palettes, character_palette, p
 from comicforge.project.resolve.prompts import panel_prompts
 from comicforge.project.resolve.resolver import Fingerprint, PanelReads, Resolver, kind_of, known, setting
 from comicforge.project.resolve.reuse import BookInputs, book_inputs
+from comicforge.project.resolve.samplers import family_sampler
 from comicforge.project.resolve.variants import panel_variants, preview_request
 from comicforge.project.schema import Character, Page, Panel, Project
 from comicforge.project.specs import BookSettings, BookSpec, PageSpec, PanelSpec
@@ -234,6 +235,7 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
     model = panel_model(r, panel, engine, loc)
     width, height = generation_size(r, panel, engine, model, box)
     model_info = r.models.get(model.path) if model else None
+    sampler = family_sampler(r, panel, sampler, model_info, loc)
     loras, embeddings = character_adapters(r, characters, model_info)
     loras = with_prompt_loras(loras, prompt_loras(r, prompt, panel_id, model_info, (*loc, "prompt")))
     return GenerateRequest(
@@ -244,7 +246,7 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         options=(("precision", r.project.defaults.precision),) if r.project.defaults.precision != "auto" and engine == "diffusion" else (),
         characters=tuple(CharacterLook(name, character_palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
-        controls=sketch_checked(r, panel, panel_controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), (width, height), loc),
+        controls=inputs_checked(r, panel, panel_controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), (width, height), loc),
         references=reference_images(r, characters, engine),
         ip_adapter=ip_adapter(r, characters, engine),
     )

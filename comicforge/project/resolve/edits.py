@@ -21,7 +21,7 @@ def panel_edits(r: Resolver, panel: Panel, request: GenerateRequest, box: tuple[
     width, height = box[2] - box[0], box[3] - box[1]
     for i, edit in enumerate(panel.edits):
         where = (*loc, "edits", i)
-        common = {"prompt": edit.prompt, "seed": edit.seed}
+        common = {"prompt": edit.prompt, "seed": edit.seed, "control": edit.control}
         if edit.op == "img2img":
             init = r.image(edit.init, (*where, "init"), "init image") if edit.init else None
             steps.append(Img2Img(strength=edit.strength, init=init, **common))

@@ -63,6 +63,18 @@ def sd1_config_dir(models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sketch_file(tmp_path_factory) -> Path:
+    """A 64×64 sketch: one black ellipse on white."""
+    from PIL import Image, ImageDraw
+
+    sketch = Image.new("RGB", (64, 64), "white")
+    ImageDraw.Draw(sketch).ellipse([12, 8, 52, 56], outline="black", width=3)
+    path = tmp_path_factory.mktemp("sketch") / "sketch.png"
+    sketch.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def engine():
     from comicforge.engines.diffusion.engine import DiffusionEngine
 

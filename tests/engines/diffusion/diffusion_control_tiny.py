@@ -68,3 +68,21 @@ def write_ip_adapter(unet, folder: Path, seed: int = 0) -> Path:
         for part in ("to_k_ip", "to_v_ip"):
             state[f"ip_adapter.{index}.{part}.weight"] = torch.randn(width, context, generator=gen) * context**-0.5
     return tiny.save(state, folder / "ip-adapter_tiny.safetensors")
+
+
+def write_t2i_adapter(unet, folder: Path, seed: int = 0, in_channels: int = 3) -> Path:
+    """A tiny T2I-Adapter folder (diffusers' own T2IAdapter class, saved as TencentARC publishes them) whose feature
+    widths follow the (tiny) UNet's blocks: `full_adapter` for SD 1.x, `full_adapter_xl` for SDXL."""
+    import diffusers
+
+    widths = list(unet.config.block_out_channels)
+    xl = unet.config.addition_embed_type == "text_time"
+    torch.manual_seed(seed)
+    adapter = diffusers.T2IAdapter(in_channels=in_channels, channels=[*widths, widths[-1]] if xl else widths, num_res_blocks=2,
+                                   downscale_factor=16 if xl else 8, adapter_type="full_adapter_xl" if xl else "full_adapter")
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in adapter.parameters():
+            param.copy_(torch.randn(param.shape, generator=gen) * 0.3)
+    adapter.save_pretrained(str(folder))
+    return folder

@@ -50,15 +50,6 @@ def sdxl_controlnet_dir(engine, make_request, models_dir, sdxl_file) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def sketch_file(tmp_path_factory) -> Path:
-    sketch = Image.new("RGB", (64, 64), "white")
-    ImageDraw.Draw(sketch).ellipse([12, 8, 52, 56], outline="black", width=3)
-    path = tmp_path_factory.mktemp("sketch") / "sketch.png"
-    sketch.save(path)
-    return path
-
-
 def posed(make_request, model: Path, *controls: ControlInput, **kw):
     return make_request(model, poses=(preset_pose("standing"),), controls=controls, **kw)
 

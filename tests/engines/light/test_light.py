@@ -93,7 +93,8 @@ def _fake_safetensors(path: Path, keys: list[str]) -> Path:
 @pytest.mark.parametrize(
     "keys, message",
     [
-        (["model.diffusion_model.joint_blocks.0.context_block.attn.qkv.weight"], "Stable Diffusion 3 checkpoints are recognised but not supported yet"),
+        (["model.diffusion_model.joint_blocks.0.context_block.attn.qkv.weight"], "this SD3 file has no CLIP-L, CLIP-G, VAE"),
+        (["joint_blocks.0.context_block.attn.qkv.weight"], "Stable Diffusion 3 transformer-only .* not supported yet"),
         (["double_blocks.0.img_attn.qkv.weight", "single_blocks.0.linear1.weight"], "Flux checkpoints are recognised but not supported yet"),
         (["some.random.key"], "unknown checkpoint layout"),
     ],

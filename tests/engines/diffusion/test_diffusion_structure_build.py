@@ -1,0 +1,101 @@
+"""Depth maps, derived soft edges, per-panel ControlNets and T2I-Adapters through comic.yaml: check, control, build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import yaml
+from PIL import Image, ImageDraw
+
+import diffusion_control_tiny as ctiny
+import diffusion_tiny as tiny
+from support import run_cli
+from test_diffusion_build import _project
+
+
+def _inputs(folder: Path) -> None:
+    depth = np.tile(np.linspace(0, 200, 96), (96, 1)).astype(np.uint8)
+    depth[20:70, 20:60] = 255
+    Image.fromarray(depth).save(folder / "depth.png")
+    sketch = Image.new("L", (64, 96), 255)
+    ImageDraw.Draw(sketch).ellipse([10, 10, 54, 86], outline=0, width=4)
+    sketch.save(folder / "sketch.png")
+
+
+def _edit(project: Path, change) -> dict:
+    data = yaml.safe_load((project / "comic.yaml").read_text())
+    change(data)
+    (project / "comic.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return data
+
+
+def test_depth_and_softedge_controlnets_from_the_project(sd1_file: Path, tmp_path: Path):
+    depth_net = tiny.save(ctiny.controlnet_sd15_state(seed=3), tmp_path / "control_depth.safetensors")
+    soft_net = tiny.save(ctiny.controlnet_sd15_state(seed=4), tmp_path / "control_softedge.safetensors")
+    project = _project(tmp_path / "book", sd1_file)
+    _inputs(project)
+
+    def controls(data):
+        data["defaults"]["controlnets"] = {"depth": {"file": str(depth_net)}, "softedge": {"file": str(soft_net), "weight": 0.5}}
+        data["pages"][0]["panels"][0].update(depth="depth.png", lineart="sketch.png")
+
+    _edit(project, controls)
+    out = tmp_path / "control"
+    printed = run_cli("control", str(project), "p1.1", "--out", str(out)).stdout.split()
+    assert printed == [str(out / f"p1.1-{kind}.png") for kind in ("lineart", "softedge", "depth")]
+    assert Image.open(out / "p1.1-depth.png").size == (64, 96)
+    report = json.loads(run_cli("build", str(project), "--json").stdout)
+    parameters = Image.open(report["outputs"]["panels"]["p1.1"]).info["parameters"]
+    assert "Module: softedge" in parameters and "Module: depth" in parameters and "Weight: 0.5" in parameters
+    assert "ControlNet" not in Image.open(report["outputs"]["panels"]["p1.2"]).info["parameters"]  # no inputs: no ControlNets
+
+
+def test_a_panels_controlnet_without_its_input_is_located_at_check(sd1_file: Path, tmp_path: Path):
+    depth_net = tiny.save(ctiny.controlnet_sd15_state(seed=3), tmp_path / "control_depth.safetensors")
+    project = _project(tmp_path / "book", sd1_file)
+    _inputs(project)
+
+    def controls(data):
+        data["defaults"]["controlnets"] = {"depth": {"file": str(depth_net)}}  # book-wide: panels without a map skip it
+        data["pages"][0]["panels"][0]["controlnets"] = {"normal": {"file": str(depth_net)}, "scribble": {"weight": 0.5}}
+        data["pages"][0]["panels"][1]["controlnets"] = {"depth": {"weight": 0.4}}
+
+    _edit(project, controls)
+    result = run_cli("check", str(project), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "pages[0].panels[0].controlnets.normal: a normal ControlNet needs a `normal:` map (the panel has none)" in result.stderr
+    assert ("pages[0].panels[0].controlnets.scribble: no ControlNet file for scribble: give `file` here or in "
+            "defaults.controlnets.scribble") in result.stderr
+    assert "pages[0].panels[1].controlnets.depth: a depth ControlNet needs a `depth:` map (the panel has none)" in result.stderr
+    Image.new("L", (30, 30), 90).save(project / "depth.png")
+    _edit(project, lambda data: (data["pages"][0]["panels"][0].update(depth="depth.png", controlnets=None),
+                                 data["pages"][0]["panels"][1].pop("controlnets")))
+    result = run_cli("check", str(project), check=False)
+    assert result.returncode == 2 and "pages[0].panels[0].depth: depth.png: the depth map is flat" in result.stderr
+
+
+def _adapter(folder: Path, widths: list[int], xl: bool = False) -> Path:
+    from types import SimpleNamespace
+
+    unet = SimpleNamespace(config=SimpleNamespace(block_out_channels=widths, addition_embed_type="text_time" if xl else None))
+    return ctiny.write_t2i_adapter(unet, folder, seed=1)
+
+
+def test_t2i_adapter_and_control_false_from_the_project(sd1_file: Path, sdxl_file: Path, tmp_path: Path):
+    adapter = _adapter(tmp_path / "t2iadapter_openpose_tiny", [32, 64, 128, 128])
+    project = _project(tmp_path / "book", sd1_file)
+
+    def adapters(data):
+        data["defaults"]["t2i_adapters"] = {"openpose": {"file": str(adapter), "weight": 0.9}}
+        data["pages"][0]["panels"][0].update(pose="standing", edits=[{"op": "img2img", "strength": 0.5, "control": False}])
+
+    _edit(project, adapters)
+    report = json.loads(run_cli("build", str(project), "--json").stdout)
+    assert "Module: openpose, Model: t2iadapter_openpose_tiny [" in Image.open(report["outputs"]["panels"]["p1.1"]).info["parameters"]
+    xl = _project(tmp_path / "xl", sdxl_file)
+    _edit(xl, adapters)
+    result = run_cli("check", str(xl), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"defaults.t2i_adapters.openpose.file: {adapter}: this T2I-Adapter is for SD 1.x; the model tiny-sdxl" in result.stderr
