@@ -27,6 +27,7 @@ def _panel(page: int, index: int) -> str:
     extra = "\n        pose: pose.json" if (page, index) == (2, 1) else ""
     extra += "\n        lineart: sketch.png" if (page, index) == (3, 2) else ""
     extra += "\n        style: washed" if (page, index) == (1, 3) else ""
+    extra += "\n        depth: depth.png" if (page, index) == (4, 2) else ""
     return f"""      - prompt: "{{{{ mira }}}} scene {page}.{index}"
         characters: {who}{extra}
         balloons: [{{who: mira, text: "Line {page}.{index}"}}]
@@ -49,6 +50,7 @@ pages:
     (folder / "styles" / "washed.yaml").write_text(STYLE)
     (folder / "pose.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": _pose_points(0.5)}], "canvas_width": 100, "canvas_height": 100}))
     _sketch(folder / "sketch.png", 10)
+    _sketch(folder / "depth.png", 60)
     return folder / "comic.yaml"
 
 
@@ -138,6 +140,10 @@ def test_a_file_a_panel_reads_resolves_only_that_panel(book: Path, tmp_path: Pat
     (folder / "pose.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": _pose_points(0.3)}], "canvas_width": 100, "canvas_height": 100}))
     jobs, summary = _resolve(book)
     assert summary == "resolve: 1 of 12 panels (pose.json changed)"
+    assert jobs == _full_jobs(book, tmp_path)
+    _sketch(folder / "depth.png", 90)
+    jobs, summary = _resolve(book)
+    assert summary == "resolve: 1 of 12 panels (depth.png changed)"
     assert jobs == _full_jobs(book, tmp_path)
     (folder / "styles" / "washed.yaml").write_text(STYLE.replace("ink wash", "charcoal"))
     jobs, summary = _resolve(book)
