@@ -415,8 +415,10 @@ class Runner:
         """Publish a job's result under its key; a problem it hit is raised, naming the panel or page."""
         if isinstance(outcome, ComicforgeError):
             raise ComicforgeError([_for_job(problem, job) for problem in outcome.problems]) from None
+        writing = time.perf_counter()  # (a stage's files are written here: its result's writer runs inside `put`)
         self.store.discard(job.key)  # a damaged entry of this key would block the publishing rename
         self.store.put(job.key, outcome.write, outcome.warnings)
+        self._spent(job, writing)
         self.checked.add(job.key)
         self._tick(job)
 
@@ -433,7 +435,8 @@ class Runner:
         return self.store.entry(job.key)
 
     def _spent(self, job: Job, since: float) -> None:
-        """Add the time waited for a job's result to its stage's total (with Ray: the driver's wait, not the actor's work)."""
+        """Add time spent on a job (waiting for its result, writing its files) to its stage's total (with Ray: the driver's
+        wait, not the actor's work)."""
         self.stage_seconds[job.stage] = self.stage_seconds.get(job.stage, 0.0) + time.perf_counter() - since
 
     def _tick(self, job: Job) -> None:
