@@ -94,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("project", type=Path, help="project folder or its comic.yaml")
     verify.add_argument("--repair", action="store_true", help="drop broken entries (the next build rebuilds them)")
 
-    control = commands.add_parser("control", help="write a panel's control images (what the ControlNets are given)")
+    control = commands.add_parser("control", help="write a panel's control images (what the ControlNets and T2I-Adapters are given)")
     control.add_argument("project", type=Path, help="project folder or its comic.yaml")
     control.add_argument("panel", help="panel id, e.g. p3.2")
     control.add_argument("--out", type=Path, required=True, help="folder for <panel>-<kind>.png")

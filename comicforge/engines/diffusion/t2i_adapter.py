@@ -46,6 +46,10 @@ def adapter_features(adapters: list[tuple[object, Image.Image, float]]) -> list[
     total: list[torch.Tensor] = []
     with torch.no_grad():
         for module, image, weight in adapters:
+            factor = int(module.downscale_factor)  # type: ignore[attr-defined]
+            if image.width % factor or image.height % factor:
+                raise EngineError(f"this T2I-Adapter needs a generation size in multiples of {factor} px (the panel is "
+                                  f"{image.width}x{image.height}); give the panel a `size:` that is")
             first = next(module.parameters())  # type: ignore[attr-defined]
             x = adapter_input(image, module.config.in_channels).to(first.device, first.dtype)  # type: ignore[attr-defined]
             features = [f * float(weight) for f in module(x)]  # type: ignore[operator]

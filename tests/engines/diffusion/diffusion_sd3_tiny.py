@@ -131,3 +131,34 @@ def write_sd3_diffusers_config(folder):
         for name in ("vocab.json", "merges.txt"):
             shutil.copy(tiny.TOKENIZER / name, folder / sub / name)
     return folder
+
+
+T5_WORDS = "a cat on the roof blurry dog city at night".split()
+
+
+def t5_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A tiny T5 encoder (transformers' T5EncoderModel, Hugging Face names) under `text_encoders.t5xxl.transformer.`,
+    as the `…_t5xxlfp16` files hold T5-XXL (the tied `encoder.embed_tokens` left out, as there)."""
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(seed)
+    config = T5Config(vocab_size=40, d_model=JOINT, d_kv=32, d_ff=2 * JOINT, num_layers=2, num_heads=4,
+                      relative_attention_num_buckets=32, feed_forward_proj="gated-gelu", is_encoder_decoder=False)
+    model = T5EncoderModel(config)
+    return {f"text_encoders.t5xxl.transformer.{k}": v.clone() for k, v in model.state_dict().items() if k != "encoder.embed_tokens.weight"}
+
+
+def write_t5_tokenizer(folder):
+    """A tiny sentencepiece-style (Unigram, metaspace) T5 tokenizer folder with tokenizer.json, built offline."""
+    import string
+
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import T5TokenizerFast
+
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), *((f"▁{w}", -2.0) for w in T5_WORDS), ("▁", -3.0),
+             *((c, -6.0) for c in string.ascii_lowercase)]
+    tokenizer = Tokenizer(models.Unigram(vocab, unk_id=2))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    tokenizer.decoder = decoders.Metaspace()
+    T5TokenizerFast(tokenizer_object=tokenizer, eos_token="</s>", unk_token="<unk>", pad_token="<pad>", extra_ids=0).save_pretrained(str(folder))
+    return folder

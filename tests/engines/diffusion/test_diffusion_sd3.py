@@ -128,3 +128,39 @@ def test_sd3_book_defaults_to_euler_and_locates_other_samplers(sd3_file, tmp_pat
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert ("defaults.sampler: sampler 'DPM++ 2M Karras' has no flow-matching scheduler for SD3 models "
             "(valid: Euler, Euler a, Heun)") in result.stderr
+
+
+def test_t5_inside_the_file_is_used_with_a_local_tokenizer(make_request, sd3_file, models_dir, tmp_path, monkeypatch, capfd):
+    """With T5 in the file and COMICFORGE_T5_TOKENIZER: T5 joins the context (as diffusers' pipeline joins it);
+    without the tokenizer, CLIP alone, and the note names what is missing."""
+    import diffusers
+
+    from comicforge.engines.diffusion.engine import DiffusionEngine
+
+    t5_file = tiny.save({**tiny3.sd3_state(), **tiny3.t5_state()}, models_dir / "tiny-sd35-t5.safetensors")
+    monkeypatch.delenv("COMICFORGE_T5_TOKENIZER", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    engine = DiffusionEngine(device="cpu")
+    clip_only = pixels(engine.generate(sd3_request(make_request, t5_file)))
+    assert "no T5 tokenizer (set COMICFORGE_T5_TOKENIZER" in capfd.readouterr().err
+    assert np.array_equal(clip_only, pixels(engine.generate(sd3_request(make_request, sd3_file))))  # = the file without T5
+    engine.close()
+    capfd.readouterr()
+    monkeypatch.setenv("COMICFORGE_T5_TOKENIZER", str(tiny3.write_t5_tokenizer(tmp_path / "t5-tokenizer")))
+    engine = DiffusionEngine(device="cpu")
+    request = sd3_request(make_request, t5_file)
+    with_t5 = pixels(engine.generate(request))
+    assert "SD3 runs on" not in capfd.readouterr().err and not np.array_equal(with_t5, clip_only)
+    mine = engine._models[request.model.fingerprint].pipe
+    source = {k.removeprefix("text_encoders.t5xxl.transformer."): v for k, v in tiny3.t5_state().items()}
+    loaded = mine.text_encoder_3.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in source.items())
+    theirs = diffusers.StableDiffusion3Pipeline.from_single_file(
+        str(t5_file), config=str(tiny3.write_sd3_diffusers_config(tmp_path / "config")), local_files_only=True,
+        text_encoder_3=mine.text_encoder_3, tokenizer_3=mine.tokenizer_3)
+    theirs.scheduler = diffusers.FlowMatchEulerDiscreteScheduler(shift=3.0)
+    theirs.set_progress_bar_config(disable=True)
+    image = theirs(request.prompt, negative_prompt=request.negative, num_inference_steps=request.steps, guidance_scale=request.cfg,
+                   height=64, width=64, generator=torch.Generator().manual_seed(request.seed)).images[0]
+    assert np.array_equal(with_t5, pixels(image))
+    engine.close()
