@@ -62,11 +62,7 @@ def test_bit_identical_to_diffusers_single_file_pipeline(make_request, sd3_file,
     for name in ("transformer", "vae", "text_encoder", "text_encoder_2"):
         a, b = getattr(mine, name).state_dict(), getattr(theirs, name).state_dict()
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
-    theirs.scheduler = diffusers.FlowMatchEulerDiscreteScheduler(shift=3.0)
-    theirs.set_progress_bar_config(disable=True)
-    image = theirs(request.prompt, negative_prompt=request.negative, num_inference_steps=request.steps, guidance_scale=request.cfg,
-                   height=64, width=64, generator=torch.Generator().manual_seed(request.seed)).images[0]
-    assert np.array_equal(ours, pixels(image))
+    assert np.array_equal(ours, pixels(_diffusers_image(theirs, request)))
     engine.close()
 
 
@@ -158,9 +154,15 @@ def test_t5_inside_the_file_is_used_with_a_local_tokenizer(make_request, sd3_fil
     theirs = diffusers.StableDiffusion3Pipeline.from_single_file(
         str(t5_file), config=str(tiny3.write_sd3_diffusers_config(tmp_path / "config")), local_files_only=True,
         text_encoder_3=mine.text_encoder_3, tokenizer_3=mine.tokenizer_3)
-    theirs.scheduler = diffusers.FlowMatchEulerDiscreteScheduler(shift=3.0)
-    theirs.set_progress_bar_config(disable=True)
-    image = theirs(request.prompt, negative_prompt=request.negative, num_inference_steps=request.steps, guidance_scale=request.cfg,
-                   height=64, width=64, generator=torch.Generator().manual_seed(request.seed)).images[0]
-    assert np.array_equal(with_t5, pixels(image))
+    assert np.array_equal(with_t5, pixels(_diffusers_image(theirs, request)))
     engine.close()
+
+
+def _diffusers_image(pipe, request):
+    """The image plain diffusers' SD3 pipeline makes of the request (Euler flow matching, shift 3, 64×64)."""
+    import diffusers
+
+    pipe.scheduler = diffusers.FlowMatchEulerDiscreteScheduler(shift=3.0)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe(request.prompt, negative_prompt=request.negative, num_inference_steps=request.steps, guidance_scale=request.cfg,
+                height=64, width=64, generator=torch.Generator().manual_seed(request.seed)).images[0]
