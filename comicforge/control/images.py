@@ -31,14 +31,12 @@ from comicforge.control.lineart import (
 from comicforge.control.maps import MapError, depth_control, normal_control
 from comicforge.control.pose import render_openpose
 from comicforge.errors import EngineError
-from comicforge.spec.requests import ControlInput, GenerateRequest
+from comicforge.spec.requests import CONTROL_INPUTS, ControlInput, GenerateRequest
 
 PAPER_LUMINANCE = 0.8  # a pixel at least this bright (0..1) is paper
 SKETCH_PAPER_SHARE = 0.6  # an image with at least this share of paper is a sketch, else a reference to extract
 
 # The panel input each control type is drawn from: its poses, its `lineart:` sketch, its `depth:` or `normal:` map.
-CONTROL_INPUTS = {"openpose": "pose", "lineart": "lineart", "softedge": "lineart", "scribble": "lineart",
-                  "sketch": "lineart", "depth": "depth", "normal": "normal"}
 CONTROL_KINDS = tuple(CONTROL_INPUTS)
 
 Renderer = Callable[[GenerateRequest, ControlInput], Image.Image]

@@ -17,6 +17,9 @@ class CharacterLook:
     name: str
     palette: tuple[str, ...] = ()
 
+CONTROL_INPUTS = {"openpose": "pose", "lineart": "lineart", "softedge": "lineart", "scribble": "lineart",
+                  "sketch": "lineart", "depth": "depth", "normal": "normal"}  # control type → the panel input it reads
+
 
 @dataclass(frozen=True)
 class ControlInput:

@@ -1,7 +1,7 @@
 """A panel's control inputs (pose figures, a sketch, depth and normal maps) with the ControlNets and T2I-Adapters that
 read them, checked against the model.
 
-Each control type reads one panel input (`control.images.CONTROL_INPUTS`). A panel always lists the inputs it has
+Each control type reads one panel input (`spec.requests.CONTROL_INPUTS`). A panel always lists the inputs it has
 (the draft engine and `comicforge control` draw them); `softedge` and `scribble`, derived from the sketch, only
 when a ControlNet reads them. A book-wide ControlNet steers the panels that have its input; one the panel names
 itself (`controlnets:`) must have it, else a located error.
@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from comicforge.control.images import CONTROL_INPUTS
 from comicforge.project import kinds
 from comicforge.project.load import Loc
 from comicforge.project.resolve.resolver import Resolver, check_fits
 from comicforge.project.schema import ControlType, Panel
 from comicforge.spec.files import FileRef
 from comicforge.spec.poses import PlacedPose
-from comicforge.spec.requests import ControlInput
+from comicforge.spec.requests import CONTROL_INPUTS, ControlInput
 
 CONTROL_ORDER: tuple[ControlType, ...] = ("openpose", "lineart", "softedge", "scribble", "depth", "normal")
 DERIVED = ("softedge", "scribble")  # made from the sketch: listed only when a ControlNet reads them
