@@ -56,6 +56,9 @@ class PanelCache:
     reasons: Counter[str] = field(default_factory=Counter)  # why panels were resolved
     reused: int = 0
 
+    def __post_init__(self) -> None:
+        self.book_change = self._book_change()  # once: it is every missing panel's reason when a section changed
+
     @property
     def entries(self) -> dict[str, Any]:
         known = self.state.get("panels") if self.state.get("version") == CACHE_VERSION else None
@@ -69,7 +72,7 @@ class PanelCache:
         """What was stored for the panel and the files it read, when its node, characters and files are as they were
         and the caller can still use it; else None (the reason noted)."""
         entry = self.entries.get(key)
-        reason = self._stale(entry) if entry is not None else self._book_change() or self.fallback
+        reason = self._stale(entry) if entry is not None else self.book_change or self.fallback
         if reason is None and entry is not None and not usable(entry["stored"]):
             reason = "stored jobs changed"
         if reason is not None or entry is None:
