@@ -28,7 +28,8 @@ from comicforge.project.resolve.geometry import book_geometry, panel_rects
 from comicforge.project.resolve.lettering import panel_balloons, panel_sfx
 from comicforge.project.resolve.poses import panel_poses, pose_source
 from comicforge.project.resolve.post import chain_palettes, character_palette, post_chain
-from comicforge.project.resolve.prompts import panel_prompts
+from comicforge.project.resolve.prompts import panel_prompts, region_prompts
+from comicforge.project.resolve.regions import check_plain_regions, panel_regions, region_boxes
 from comicforge.project.resolve.resolver import Fingerprint, Resolver, kind_of, known, setting
 from comicforge.project.resolve.variants import panel_variants, preview_request
 from comicforge.project.schema import Character, Page, Panel, Project
@@ -37,7 +38,7 @@ from comicforge.promptlang.networks import strip_tags
 from comicforge.spec.files import FileRef
 from comicforge.spec.jobs import OutputSettings
 from comicforge.spec.poses import PlacedPose
-from comicforge.spec.requests import CharacterLook, GenerateRequest
+from comicforge.spec.requests import CharacterLook, GenerateRequest, Region
 from comicforge.spec.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
 
 
@@ -154,7 +155,9 @@ def _panel_characters(r: Resolver, panel: Panel, loc: Loc) -> list[tuple[str, Ch
 def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[str, Character]],
              placed: tuple[PlacedPose, ...], box: tuple[int, int, int, int], loc: Loc) -> GenerateRequest:
     engine = setting(r, panel, "engine")
+    several = len(characters) > 1
     prompt, negative = panel_prompts(r, panel, characters, loc)
+    scene, region_texts = region_prompts(r, panel, characters, loc) if several else ("", {})
     sampler = setting(r, panel, "sampler") or DEFAULT_SAMPLER
     if sampler not in SAMPLER_NAMES:
         where = (*loc, "sampler") if panel.sampler else ("defaults", "sampler")
@@ -162,19 +165,30 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
     model = panel_model(r, panel, engine, loc)
     width, height = generation_size(r, panel, engine, model, box)
     model_info = r.models.get(model.path) if model else None
-    loras, embeddings = character_adapters(r, characters, model_info)
-    loras = with_prompt_loras(loras, prompt_loras(r, prompt, panel_id, model_info, (*loc, "prompt")))
+    steps = setting(r, panel, "steps") or DEFAULT_STEPS
+    tagged = prompt_loras(r, scene if several else prompt, panel_id, model_info, (*loc, "prompt"))
+    regions: tuple[Region, ...] = ()
+    if several:  # each character's LoRAs, embeddings and references act in its region; the prompt's tags everywhere
+        regions = panel_regions(r, panel_id, characters, region_boxes(r, panel, characters, placed, loc), region_texts,
+                                tagged, engine, model_info, loc)
+        if engine == "diffusion":
+            check_plain_regions(r, regions, negative, steps, loc)
+        loras, embeddings, references = tagged, (), ()
+    else:
+        loras, embeddings = character_adapters(r, characters, model_info)
+        loras, references = with_prompt_loras(loras, tagged), reference_images(r, characters, engine)
     return GenerateRequest(
         engine=engine, panel_id=panel_id, prompt=prompt, negative=negative, seed=_seed(r, panel, panel_id, characters),
         width=width, height=height, model=model, sampler=sampler,
-        steps=setting(r, panel, "steps") or DEFAULT_STEPS, cfg=_or(setting(r, panel, "cfg"), DEFAULT_CFG),
+        steps=steps, cfg=_or(setting(r, panel, "cfg"), DEFAULT_CFG),
         clip_skip=setting(r, panel, "clip_skip") or 1, loras=loras, embeddings=embeddings,
         options=(("precision", r.project.defaults.precision),) if r.project.defaults.precision != "auto" and engine == "diffusion" else (),
         characters=tuple(CharacterLook(name, character_palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
         controls=sketch_checked(r, panel, panel_controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), (width, height), loc),
-        references=reference_images(r, characters, engine),
+        references=references,
         ip_adapter=ip_adapter(r, characters, engine),
+        regions=regions, scene=scene,
     )
 
 
