@@ -173,8 +173,11 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
                                 tagged, engine, model_info, loc)
         if engine == "diffusion":
             check_plain_regions(r, regions, negative, steps, loc)
-        loras, embeddings, references = tagged, (), ()
+        loras, embeddings = tagged, ()
+        references = reference_images(r, characters, engine)  # the whole panel, as before: per-region IP-Adapter masks are not done yet
     else:
+        if panel.regions:
+            region_boxes(r, panel, characters, placed, loc)  # its names are checked; one character needs no region
         loras, embeddings = character_adapters(r, characters, model_info)
         loras, references = with_prompt_loras(loras, tagged), reference_images(r, characters, engine)
     return GenerateRequest(
