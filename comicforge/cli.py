@@ -97,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
     control = commands.add_parser("control", help="write a panel's control images (what the ControlNets and T2I-Adapters are given)")
     control.add_argument("project", type=Path, help="project folder or its comic.yaml")
     control.add_argument("panel", help="panel id, e.g. p3.2")
-    control.add_argument("--out", type=Path, required=True, help="folder for <panel>-<kind>.png")
+    control.add_argument("--out", type=Path, required=True, help="folder for <panel>-<kind>.png (and <panel>-regions.png: several characters' regions)")
 
     prompt = commands.add_parser("prompt", help="show what the text encoder gets from a prompt: schedule, attention, chunks, LoRA tags")
     prompt.add_argument("text", nargs="?", help="an A1111 prompt; with --project/--panel, rendered as that panel's prompt")
@@ -201,7 +201,12 @@ def cmd_control(args: argparse.Namespace) -> int:
     if args.panel not in panels:
         shown = ", ".join(list(panels)[:12]) + (" …" if len(panels) > 12 else "")
         raise ComicforgeError(Problem(f"no panel {args.panel!r} (panels: {shown})", file.name))
-    images = control_images(panels[args.panel].request)
+    request = panels[args.panel].request
+    images = control_images(request)
+    if request.regions:
+        from comicforge.control.regions import regions_image
+
+        images["regions"] = regions_image(request)
     if not images:
         raise ComicforgeError(Problem(f"panel {args.panel} has no control inputs (give it a pose, a lineart sketch, a depth or a normal map)", file.name))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,26 @@ def _figure(draw: ImageDraw.ImageDraw, pose: PlacedPose, colour: tuple[int, int,
                      fill=_mix(colour, (255, 236, 220), 0.55), outline=outline, width=max(2, thickness // 4))
 
 
+def _regions(draw: ImageDraw.ImageDraw, request: GenerateRequest) -> None:
+    """Each character's region (several characters in the panel) as a dashed frame in its palette colour."""
+    from comicforge.control.regions import region_colour
+
+    width, height = request.width, request.height
+    line = max(2, min(width, height) // 160)
+    dash = line * 4
+    for index, region in enumerate(request.regions):
+        x, y, w, h = region.box
+        x0, y0 = round(x * width) + line // 2, round(y * height) + line // 2
+        x1, y1 = round((x + w) * width) - 1 - line // 2, round((y + h) * height) - 1 - line // 2
+        colour = region_colour(request, index)
+        for start in range(x0, x1, 2 * dash):
+            for row in (y0, y1):
+                draw.line([(start, row), (min(start + dash, x1), row)], fill=colour, width=line)
+        for start in range(y0, y1, 2 * dash):
+            for column in (x0, x1):
+                draw.line([(column, start), (column, min(start + dash, y1))], fill=colour, width=line)
+
+
 def _sketch(canvas: Image.Image, request: GenerateRequest) -> None:
     """The artist's lineart sketch inked over the backdrop, fitted as the lineart ControlNet sees it."""
     from PIL import ImageChops, ImageOps
@@ -159,6 +179,7 @@ class DraftEngine:
         draw = ImageDraw.Draw(canvas)
         zoom = SHOT_ZOOM.get(request.shot, 1.5) / 1.5
         colours = {c.name: hex_rgb(c.palette[0]) for c in request.characters if c.palette}
+        _regions(draw, request)
         for index, pose in enumerate(request.poses):
             default = hex_rgb(DEFAULT_FIGURE_COLOURS[index % len(DEFAULT_FIGURE_COLOURS)])
             colour = colours.get(pose.who or "", default)

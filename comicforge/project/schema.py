@@ -450,6 +450,9 @@ class Panel(Generation):
     prompt: str = ""
     characters: list[str] = Field(default_factory=list)
     pose: PoseName | list[PosePlacement] | None = None
+    regions: dict[str, Rect] = Field(default_factory=dict, description=(
+        "Several characters: where each one's tokens, LoRAs and references act, {name: [x, y, w, h]} in fractions of the "
+        "panel (default: its pose placement's region, else its figure's bounds with a margin, else side by side)"))
     seed: Seed | None = None
     pick: bounded(int, 0, 15) | None = Field(None, description="The candidate on the page, 0 to variants - 1 (default 0); a final build renders only it")
     shot: Literal["extreme-close-up", "close-up", "medium", "wide", "establishing", "insert"] = "medium"
@@ -463,6 +466,11 @@ class Panel(Generation):
     edits: list[EditStep] = Field(default_factory=list, description="Editing steps after generation, in order; each cached on its own")
     balloons: list[Balloon] = Field(default_factory=list)
     sfx: list[Sfx] = Field(default_factory=list, description="Sound effects lettered over the art")
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_inside(cls, value: dict[str, Rect]) -> dict[str, Rect]:
+        return {name: check_rect(rect, f"region of {name}") for name, rect in value.items()}
 
 
 CellCount = bounded(int, 1, 12, description="Panels side by side, 1 to 12")

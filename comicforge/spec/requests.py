@@ -17,6 +17,7 @@ class CharacterLook:
     name: str
     palette: tuple[str, ...] = ()
 
+
 CONTROL_INPUTS = {"openpose": "pose", "lineart": "lineart", "softedge": "lineart", "scribble": "lineart",
                   "sketch": "lineart", "depth": "depth", "normal": "normal"}  # control type → the panel input it reads
 
@@ -32,6 +33,18 @@ class ControlInput:
     end: float = 1.0
     source: FileRef | None = None  # sketch / reference image / depth or normal map the control is derived from
     network: str = "controlnet"  # "controlnet" | "t2i-adapter": what the model file is
+
+
+@dataclass(frozen=True)
+class Region:
+    """One character's part of a panel with several: where it is and what steers it there (and only there)."""
+
+    who: str
+    box: tuple[float, float, float, float]  # [x, y, w, h], panel fractions
+    prompt: str  # the scene's clauses with the character's own (its tokens where the template names it)
+    loras: tuple[AdapterRef, ...] = ()  # the character's LoRAs and its clauses' `<lora:…>` tags
+    embeddings: tuple[FileRef, ...] = ()
+    references: tuple[AdapterRef, ...] = ()  # reference images steering this region only (IP-Adapter masks)
 
 
 @dataclass(frozen=True)
@@ -116,12 +129,24 @@ class GenerateRequest:
     label: str = ""
     options: tuple[tuple[str, str], ...] = field(default=())  # engine-specific extras (precision, offload…)
     engine: str = "draft"  # the renderer that draws it: "draft" or "diffusion"
+    regions: tuple[Region, ...] = ()  # several characters: each one's region; `loras`, `embeddings`, `references` are then the scene's
+    scene: str = ""  # with regions: the prompt outside them (the clauses naming no character or several); `prompt` is the whole
+
+
+def region_boxes_after_outpaint(regions: tuple[Region, ...], extend: tuple[float, float, float, float]) -> tuple[Region, ...]:
+    """Regions moved into an outpainted canvas (the old panel sits inside it at the extension's offsets)."""
+    left, top, right, bottom = extend
+    wide, tall = 1 + left + right, 1 + top + bottom
+    return tuple(dataclasses.replace(region, box=((left + x) / wide, (top + y) / tall, w / wide, h / tall))
+                 for region in regions for x, y, w, h in [region.box])
 
 
 def step_request(request: GenerateRequest, step: Edit, size: tuple[int, int]) -> GenerateRequest:
-    """The panel's request with the step's prompt, seed and size (and without its control inputs if the step says so)."""
+    """The panel's request for an editing step: its prompt (and scene), seed, size, moved regions, controls if kept."""
+    regions = region_boxes_after_outpaint(request.regions, step.extend) if isinstance(step, Outpaint) else request.regions
     return dataclasses.replace(
         request, prompt=step.prompt if step.prompt is not None else request.prompt,
-        seed=step.seed if step.seed is not None else request.seed, width=size[0], height=size[1],
+        scene=step.prompt if step.prompt is not None and request.regions else request.scene,
+        seed=step.seed if step.seed is not None else request.seed, width=size[0], height=size[1], regions=regions,
         controls=request.controls if step.control else (),
     )

@@ -86,6 +86,33 @@ def check_lora_keys(path: Path, keys: dict[str, tuple[int, ...]], model_info: Mo
     _check_family(path, keys, model_info)
 
 
+def _is_sdxl_lora(keys: dict[str, tuple[int, ...]], width: int) -> bool:
+    """SDXL's two text encoders, or the original UNet layout at a width other than SD 1.x's."""
+    return any(k.startswith(("lora_te1_", "lora_te2_", "text_encoder_2.")) for k in keys) or (any(
+        re.match(r"lora_unet_(input_blocks|output_blocks|middle_block)_", k) for k in keys
+    ) and width != 768)
+
+
+def lora_family(path: Path) -> str | None:
+    """The model family a LoRA is for ("SD 1.x", "SD 2.x", "SDXL", "SD3", "Flux", …), from its header; None unread."""
+    path = Path(path)
+    if path.suffix.lower() != ".safetensors" or not path.is_file():
+        return None
+    try:
+        entries, _ = read_safetensors_header(path)
+    except EngineError:
+        return None  # reported where the file is checked
+    keys = {k: e.shape for k, e in entries.items()}
+    if any(_FLUX_KEY.search(k) for k in keys):
+        return "Flux"
+    if any(_SD3_KEY.match(k) for k in keys):
+        return "SD3"
+    width = lora_width(keys)
+    if width:
+        return FAMILY_BY_WIDTH.get(width, f"a model with cross-attention width {width}")
+    return "SDXL" if _is_sdxl_lora(keys, width) else "SD 1.x/2.x"
+
+
 def _check_family(path: Path, keys: dict[str, tuple[int, ...]], model_info: ModelInfo) -> None:
     if any(_FLUX_KEY.search(k) for k in keys):
         raise EngineError(f"{path}: a Flux LoRA; Flux models are not supported")
@@ -97,9 +124,7 @@ def _check_family(path: Path, keys: dict[str, tuple[int, ...]], model_info: Mode
                               f"{model_info.path.name} is {model_family}")
         return
     width = lora_width(keys)
-    sdxl_lora = any(k.startswith(("lora_te1_", "lora_te2_", "text_encoder_2.")) for k in keys) or (any(
-        re.match(r"lora_unet_(input_blocks|output_blocks|middle_block)_", k) for k in keys
-    ) and width != 768)
+    sdxl_lora = _is_sdxl_lora(keys, width)
     model_family = FAMILY_BY_WIDTH.get(model_info.context_dim, f"a model with cross-attention width {model_info.context_dim}")
     if width and width != model_info.context_dim:
         lora_family = FAMILY_BY_WIDTH.get(width, f"a model with cross-attention width {width}")

@@ -156,21 +156,35 @@ def step_conditioning(sides: list[TextEncoderSide], prompt: str, negative: str, 
     parts = prompt_parts(prompt, steps)
     negatives = negative_schedule(negative, steps)
     texts = list(dict.fromkeys([*(s.text for s in negatives), *(s.text for p in parts for s in p.schedule)]))
-    counts = {token: int(v[0].shape[0]) for token, v in vectors.items()}
-    per_side: list[dict[str, tuple]] = []
-    with torch.no_grad():
-        chunked = [{text: chunk_prompt(parse_attention(text), tokenizer_fn(side.tokenizer), side.ids, counts) for text in texts} for side in sides]
-        length = max(len(chunks) for side in chunked for chunks in side.values())  # every text, both sides: one sequence length
-        for i, side in enumerate(sides):
-            side_vectors = {t: v[i].to(side.encoder.device) for t, v in vectors.items()}
-            per_side.append({text: encode_chunks(side, chunks + [Chunk() for _ in range(length - len(chunks))], clip_skip, side_vectors)
-                             for text, chunks in chunked[i].items()})
-    encoded = {text: _joined([side[text] for side in per_side], is_sdxl) for text in texts}
+    encoded = dict(zip(texts, encode_texts(sides, texts, clip_skip, vectors, is_sdxl, chunk_length(sides, texts, vectors))))
     return StepConditioning(
         Scheduled(negatives, {s.text: encoded[s.text] for s in negatives}),
         tuple((p.weight, Scheduled(p.schedule, {s.text: encoded[s.text] for s in p.schedule})) for p in parts),
         is_sdxl,
     )
+
+
+def _chunks(side: TextEncoderSide, text: str, vectors: dict[str, list]) -> list[Chunk]:
+    counts = {token: int(v[0].shape[0]) for token, v in vectors.items()}
+    return chunk_prompt(parse_attention(text), tokenizer_fn(side.tokenizer), side.ids, counts)
+
+
+def chunk_length(sides: list[TextEncoderSide], texts: list[str], vectors: dict[str, list]) -> int:
+    """The most 75-token chunks any of the texts takes on any side: the length every text is padded to."""
+    return max(len(_chunks(side, text, vectors)) for side in sides for text in texts)
+
+
+def encode_texts(sides: list[TextEncoderSide], texts: list[str], clip_skip: int, vectors: dict[str, list], is_sdxl: bool,
+                 length: int) -> list[Encoded]:
+    """Each text's embeddings (A1111 weights and BREAK), padded with empty chunks to `length` chunks."""
+    per_side: list[list[tuple]] = []
+    with torch.no_grad():
+        for i, side in enumerate(sides):
+            side_vectors = {t: v[i].to(side.encoder.device) for t, v in vectors.items()}
+            chunked = [_chunks(side, text, vectors) for text in texts]
+            per_side.append([encode_chunks(side, chunks + [Chunk() for _ in range(length - len(chunks))], clip_skip, side_vectors)
+                             for chunks in chunked])
+    return [_joined([side[k] for side in per_side], is_sdxl) for k in range(len(texts))]
 
 
 def _joined(sides: list[tuple], is_sdxl: bool) -> Encoded:

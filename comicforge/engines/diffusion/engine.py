@@ -24,7 +24,7 @@ from PIL import Image
 
 from comicforge.control.images import control_image
 from comicforge.engines.diffusion import VERSION
-from comicforge.engines.diffusion.conditioning import StepConditioning, step_conditioning
+from comicforge.engines.diffusion.conditioning import StepConditioning, chunk_length, encode_texts, step_conditioning
 from comicforge.engines.diffusion.controlnet import load_controlnet
 from comicforge.engines.diffusion.embeddings import load_embedding
 from comicforge.engines.diffusion.ip_adapter import load_ip_adapter, reference_scale
@@ -46,6 +46,17 @@ from comicforge.engines.diffusion.refine import (
     padded_to_grid,
     read_image,
 )
+from comicforge.engines.diffusion.regions import (
+    PassText,
+    RegionalConditioning,
+    adapter_weights,
+    every_embedding,
+    every_lora,
+    plain_negative,
+    plain_prompt,
+    region_loras,
+    region_settings,
+)
 from comicforge.engines.diffusion.schedulers import base_scheduler_config, make_scheduler, sampler_spec
 from comicforge.engines.diffusion.sd3 import sd3_conditioning
 from comicforge.engines.diffusion.t2i_adapter import adapter_features, adapter_residuals, load_t2i_adapter
@@ -57,6 +68,7 @@ from comicforge.weights.checkpoint import ModelInfo, detect_model
 from comicforge.weights.controlnet import check_controlnet_fits, detect_controlnet
 from comicforge.weights.t2i_adapter import check_t2i_adapter_fits, detect_t2i_adapter
 
+Conditioning = StepConditioning | RegionalConditioning
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -190,12 +202,36 @@ class DiffusionEngine:
         settings = RunSettings.from_request(request, self.device)
         return settings, self._resident(request.model, settings)
 
-    def _adapters_and_conditioning(self, model: ResidentModel, request: GenerateRequest) -> tuple[dict, StepConditioning, dict]:
+    def _adapters_and_conditioning(self, model: ResidentModel, request: GenerateRequest) -> tuple[dict, Conditioning, dict]:
         """Attach the request's LoRAs, embeddings and IP-Adapter → (token vectors, step conditioning, reference arguments)."""
+        if request.regions:
+            self._load_loras(model, every_lora(request))
+            vectors = self._embeddings(model, every_embedding(request))
+            return vectors, self._regional_conditioning(model, request, vectors), self._references(model, request)
         self._apply_loras(model, request.loras)
         vectors = self._embeddings(model, request.embeddings)
         references = self._references(model, request)
         return vectors, self._conditioning(model, request, vectors), references
+
+    def _regional_conditioning(self, model: ResidentModel, request: GenerateRequest, vectors: dict[str, list]) -> RegionalConditioning:
+        """The negative and [scene | region 1 | …] with the prompt's LoRAs, and each LoRA region's text encoded with its
+        character's LoRAs active, so no character's text-encoder LoRA reaches another's region; every span one length."""
+        steps, sides, is_sdxl = int(request.steps), model.sides, model.info.is_sdxl
+        texts = [plain_prompt(request.scene, steps), *(plain_prompt(region.prompt, steps) for region in request.regions)]
+        negative_text = plain_negative(request.negative, steps)
+        length = chunk_length(sides, [negative_text, *texts], vectors)
+        self._activate_loras(model, request.loras)
+        negative, scene, *encoded = encode_texts(sides, [negative_text, *texts], request.clip_skip, vectors, is_sdxl, length)
+        background = PassText(adapter_weights(model.loras, request.loras), torch.cat([scene.hidden, *(e.hidden for e in encoded)], dim=1))
+        lora_regions = []
+        for index, (region, text) in enumerate(zip(request.regions, texts[1:])):
+            if region.loras:
+                loras = region_loras(request, region)
+                self._activate_loras(model, loras)
+                own = encode_texts(sides, [text], request.clip_skip, vectors, is_sdxl, length)[0]
+                lora_regions.append(PassText(adapter_weights(model.loras, loras), own.hidden, index))
+        self._activate_loras(model, request.loras)
+        return RegionalConditioning(background, tuple(lora_regions), negative, scene.pooled, tuple(r.box for r in request.regions), is_sdxl)
 
     def _references(self, model: ResidentModel, request: GenerateRequest) -> dict:
         """Attach (or detach) the IP-Adapter; the pipeline's reference images. References without one do nothing."""
@@ -212,7 +248,7 @@ class DiffusionEngine:
         return {"ip_adapter_image": [[read_image(r.file, "reference image") for r in request.references]]}
 
     def _repaint(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings, edit: EditInput,
-                 conditioning: StepConditioning, references: dict) -> tuple[Image.Image, dict[str, str]]:
+                 conditioning: Conditioning, references: dict) -> tuple[Image.Image, dict[str, str]]:
         """Denoise an edit from its image at its strength (inpaint when it has a mask); same prompts, samplers and
         control inputs (control images at the edit's size, grown with the image to the latent grid)
         → (image, the ControlNet settings for the infotext)."""
@@ -314,6 +350,11 @@ class DiffusionEngine:
 
     def _apply_loras(self, model: ResidentModel, loras: tuple[AdapterRef, ...]) -> None:
         """Load each LoRA once per resident model; switch between sets by adapter weights, never reloading."""
+        self._load_loras(model, loras)
+        self._activate_loras(model, loras)
+
+    def _load_loras(self, model: ResidentModel, loras: tuple[AdapterRef, ...]) -> None:
+        """Load each LoRA not yet attached to the resident model, as its own peft adapter."""
         pipe = model.pipe
         for ref in loras:
             if ref.file.fingerprint in model.loras:
@@ -329,6 +370,10 @@ class DiffusionEngine:
                 raise EngineError(f"{ref.file.path}: none of the LoRA's keys match a layer of {model.info.path.name}")
             model.loras[ref.file.fingerprint] = name
             model.lora_hashes[name] = ref_sha256(ref.file)
+
+    def _activate_loras(self, model: ResidentModel, loras: tuple[AdapterRef, ...]) -> None:
+        """Exactly these loaded LoRAs active, at their weights (none: LoRA layers off)."""
+        pipe = model.pipe
         if not model.loras:
             return
         if loras:
@@ -356,7 +401,7 @@ class DiffusionEngine:
         conditioning = step_conditioning(model.sides, request.prompt, request.negative, int(request.steps), request.clip_skip, vectors, joined)
         return sd3_conditioning(conditioning, model.pipe, request.panel_id) if model.info.is_sd3 else conditioning
 
-    def _denoise(self, pipe, request: GenerateRequest, conditioning: StepConditioning, arguments: dict, seeds: list[int] | None = None,
+    def _denoise(self, pipe, request: GenerateRequest, conditioning: Conditioning, arguments: dict, seeds: list[int] | None = None,
                  residuals: list | None = None):
         """diffusers' own denoising loop, steered by the prompt's schedule (and T2I-Adapter `residuals`); noise drawn on
         the CPU from the panel seed (same on every device), one generator per sample."""
@@ -414,9 +459,11 @@ class DiffusionEngine:
             settings["IP-Adapter weight"] = format_number(reference_scale([r.weight for r in request.references]))
         settings.update(extra or {})
         tagged = {Path(tag.name).stem for tag in scan_tags(request.prompt).loras}  # tags stay in the prompt, as A1111 writes them
-        loras = [(Path(r.file.path).stem, r.weight, model.lora_hashes[model.loras[r.file.fingerprint]]) for r in request.loras]
+        loras = [(Path(r.file.path).stem, r.weight, model.lora_hashes[model.loras[r.file.fingerprint]]) for r in every_lora(request)]
         extra_tags = [lora for lora in loras if lora[0] not in tagged]
-        tis = [(Path(r.path).stem, ref_sha256(r)) for r in request.embeddings]
+        tis = [(Path(r.path).stem, ref_sha256(r)) for r in every_embedding(request)]
+        if request.regions:
+            settings["Regions"] = region_settings(request)
         settings["Version"] = f"comicforge {VERSION}"
         return a1111_parameters(request.prompt, request.negative, settings, loras, tis, tags=extra_tags)
 

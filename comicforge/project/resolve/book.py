@@ -30,7 +30,8 @@ from comicforge.project.resolve.geometry import book_geometry, panel_rects
 from comicforge.project.resolve.lettering import panel_balloons, panel_sfx
 from comicforge.project.resolve.poses import panel_poses, pose_source
 from comicforge.project.resolve.post import chain_palettes, character_palette, post_chain
-from comicforge.project.resolve.prompts import panel_prompts
+from comicforge.project.resolve.prompts import panel_prompts, region_prompts
+from comicforge.project.resolve.regions import check_plain_regions, panel_regions, region_boxes
 from comicforge.project.resolve.resolver import Fingerprint, PanelReads, Resolver, kind_of, known, setting
 from comicforge.project.resolve.reuse import BookInputs, book_inputs
 from comicforge.project.resolve.samplers import family_sampler
@@ -38,10 +39,10 @@ from comicforge.project.resolve.variants import panel_variants, preview_request
 from comicforge.project.schema import Character, Page, Panel, Project
 from comicforge.project.specs import BookSettings, BookSpec, PageSpec, PanelSpec
 from comicforge.promptlang.networks import strip_tags
-from comicforge.spec.files import FileRef
+from comicforge.spec.files import AdapterRef, FileRef
 from comicforge.spec.jobs import OutputSettings, PageFrame
 from comicforge.spec.poses import PlacedPose
-from comicforge.spec.requests import CharacterLook, GenerateRequest
+from comicforge.spec.requests import CharacterLook, GenerateRequest, Region
 from comicforge.spec.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
 
 
@@ -236,20 +237,53 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
     width, height = generation_size(r, panel, engine, model, box)
     model_info = r.models.get(model.path) if model else None
     sampler = family_sampler(r, panel, sampler, model_info, loc)
-    loras, embeddings = character_adapters(r, characters, model_info)
-    loras = with_prompt_loras(loras, prompt_loras(r, prompt, panel_id, model_info, (*loc, "prompt")))
+    steps = setting(r, panel, "steps") or DEFAULT_STEPS
+    cast = _Cast(panel_id, panel, characters, placed, engine, model_info, loc)
+    regions, scene, loras, embeddings = _cast_adapters(r, cast, prompt, negative, steps)
     return GenerateRequest(
         engine=engine, panel_id=panel_id, prompt=prompt, negative=negative, seed=_seed(r, panel, panel_id, characters),
         width=width, height=height, model=model, sampler=sampler,
-        steps=setting(r, panel, "steps") or DEFAULT_STEPS, cfg=_or(setting(r, panel, "cfg"), DEFAULT_CFG),
+        steps=steps, cfg=_or(setting(r, panel, "cfg"), DEFAULT_CFG),
         clip_skip=setting(r, panel, "clip_skip") or 1, loras=loras, embeddings=embeddings,
         options=(("precision", r.project.defaults.precision),) if r.project.defaults.precision != "auto" and engine == "diffusion" else (),
         characters=tuple(CharacterLook(name, character_palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
-        controls=inputs_checked(r, panel, panel_controls(r, panel, engine, placed, loc, r.models.get(model.path) if model else None), (width, height), loc),
-        references=reference_images(r, characters, engine),
+        controls=inputs_checked(r, panel, panel_controls(r, panel, engine, placed, loc, model_info), (width, height), loc),
+        references=reference_images(r, characters, engine),  # the whole panel even with regions: per-region IP-Adapter masks are not done yet
         ip_adapter=ip_adapter(r, characters, engine),
+        regions=regions, scene=scene,
     )
+
+
+@dataclass(frozen=True)
+class _Cast:
+    """A panel's characters with what their regions depend on: poses, engine, model."""
+
+    panel_id: str
+    panel: Panel
+    characters: list[tuple[str, Character]]
+    placed: tuple[PlacedPose, ...]
+    engine: str
+    model_info: Any
+    loc: Loc
+
+
+def _cast_adapters(r: Resolver, cast: _Cast, prompt: str, negative: str, steps: int
+                   ) -> tuple[tuple[Region, ...], str, tuple[AdapterRef, ...], tuple[FileRef, ...]]:
+    """(regions, scene, LoRAs, embeddings): with several characters each one's LoRAs and embeddings act in its region
+    and the prompt's tags everywhere; with one (or on SD3, whose transformer takes no regions) all act on the panel."""
+    panel, characters, loc = cast.panel, cast.characters, cast.loc
+    regional = len(characters) > 1 and not getattr(cast.model_info, "is_sd3", False)
+    scene, region_texts = region_prompts(r, panel, characters, loc) if regional else ("", {})
+    tagged = prompt_loras(r, scene if regional else prompt, cast.panel_id, cast.model_info, (*loc, "prompt"))
+    boxes = region_boxes(r, panel, characters, cast.placed, loc) if regional or panel.regions else {}  # names checked either way
+    if not regional:
+        loras, embeddings = character_adapters(r, characters, cast.model_info)
+        return (), "", with_prompt_loras(loras, tagged), embeddings
+    regions = panel_regions(r, cast.panel_id, characters, boxes, region_texts, tagged, cast.engine, cast.model_info, loc)
+    if cast.engine == "diffusion":
+        check_plain_regions(r, regions, negative, steps, loc)
+    return regions, scene, tagged, ()
 
 
 def _or(value: Any, default: Any) -> Any:

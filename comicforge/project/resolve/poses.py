@@ -29,6 +29,9 @@ def panel_poses(r: Resolver, panel: Panel, characters: list[tuple[str, Character
         for i, item in enumerate(panel.pose):
             if item.who is not None and r.character(item.who) is None:
                 r.fail((*loc, "pose", i, "who"), f"unknown character {item.who!r} (known: {known(r.project.characters)})")
+            elif item.who is not None and item.who not in panel.characters:
+                r.fail((*loc, "pose", i, "who"), f"{item.who!r} is not one of the panel's characters ({known(panel.characters)}); "
+                       "add it to `characters`")
             for figure in pose_source(r, item.pose, (*loc, "pose", i, "pose")):
                 placed.append(poses.place_pose(figure, item.region, flip=item.flip, scale=item.scale, panel_aspect=aspect, who=item.who))
         return tuple(placed)

@@ -15,6 +15,7 @@ from comicforge.errors import Problem, ProjectError
 from comicforge.project.load import Loc, read_yaml
 from comicforge.project.resolve.resolver import Resolver, setting
 from comicforge.project.schema import Character, Panel
+from comicforge.promptlang.clauses import Clause, join_clauses, split_clauses
 
 
 class _CharacterVar:
@@ -103,23 +104,89 @@ def _render(r: Resolver, source: str, context: dict[str, Any], loc: Loc) -> str:
 
 def panel_prompts(r: Resolver, panel: Panel, characters: list[tuple[str, Character]], loc: Loc) -> tuple[str, str]:
     """Final prompt and negative: template rendered, tokens of unnamed characters added, style applied."""
-    context: dict[str, Any] = {name: _CharacterVar(name, c) for name, c in r.project.characters.items()}
-    context.update(shot=panel.shot, characters=[context[n] for n, _ in characters])
+    context = _prompt_context(r, panel, characters)
     prompt = _render(r, panel.prompt, context, (*loc, "prompt"))
     named = _referenced_names(panel.prompt)
     _note_characters(r, named)
     missing = [str(context[name]) for name, _ in characters if name not in named and str(context[name]) not in prompt]
     prompt = ", ".join(part for part in [*missing, prompt] if part)
+    styled, negative = _styled(r, panel, context, [prompt], loc)
+    return styled[0], negative
+
+
+def region_prompts(r: Resolver, panel: Panel, characters: list[tuple[str, Character]], loc: Loc) -> tuple[str, dict[str, str]]:
+    """A panel with several characters: the scene's prompt and each character's region prompt, styled.
+
+    The template is rendered with each character marked; a clause naming one character is that character's (its
+    tokens there), a clause naming none or several is the scene's (characters named by name), and a character's
+    region prompt is its clauses with the scene's, in order (its tokens first when the template does not name it).
+    """
+    context = _prompt_context(r, panel, characters)
+    marked = {**context, **{name: _MarkedCharacter(name, c, i) for i, (name, c) in enumerate(characters)}}
+    marked["characters"] = [marked[name] for name, _ in characters]
+    text = _render(r, panel.prompt, marked, (*loc, "prompt"))
+    _note_characters(r, _referenced_names(panel.prompt))
+    names = [name for name, _ in characters]
+    clauses = split_clauses(text)
+    owners = [_clause_owner(clause.text, len(names)) for clause in clauses]
+
+    def spelled(clause: Clause, own: int | None) -> Clause:
+        for i, name in enumerate(names):
+            clause = Clause(clause.text.replace(_mark(i), str(context[name]) if i == own else name), clause.separator)
+        return clause
+
+    scene = join_clauses([spelled(c, None) for c, owner in zip(clauses, owners) if owner is None])
+    regions = []
+    for i, name in enumerate(names):
+        own = [spelled(c, owner) for c, owner in zip(clauses, owners) if owner in (None, i)]
+        if i not in owners and str(context[name]):
+            own.insert(0, Clause(str(context[name]), ","))
+        regions.append(join_clauses(own))
+    styled, _ = _styled(r, panel, context, [scene, *regions], loc)
+    return styled[0], dict(zip(names, styled[1:]))
+
+
+class _MarkedCharacter(_CharacterVar):
+    """A panel character inside a template rendered for regions: prints as a marker found in its clause afterwards."""
+
+    def __init__(self, name: str, character: Character, index: int):
+        super().__init__(name, character)
+        self.index = index
+
+    def __str__(self) -> str:
+        return _mark(self.index)
+
+
+def _mark(index: int) -> str:
+    return f"\ue000{index}\ue001"  # private-use characters: never in an author's prompt
+
+
+def _clause_owner(text: str, count: int) -> int | None:
+    """The one panel character a clause names, else None (the scene's)."""
+    named = [i for i in range(count) if _mark(i) in text]
+    return named[0] if len(named) == 1 else None
+
+
+def _prompt_context(r: Resolver, panel: Panel, characters: list[tuple[str, Character]]) -> dict[str, Any]:
+    """The names a prompt template sees: every character of the bible, the shot and the panel's characters."""
+    context: dict[str, Any] = {name: _CharacterVar(name, c) for name, c in r.project.characters.items()}
+    context.update(shot=panel.shot, characters=[context[n] for n, _ in characters])
+    return context
+
+
+def _styled(r: Resolver, panel: Panel, context: dict[str, Any], prompts: list[str], loc: Loc) -> tuple[list[str], str]:
+    """Prompts with the panel's style template applied, and the negative with the style's."""
     negative = setting(r, panel, "negative") or ""
     style_name = setting(r, panel, "style")
-    if style_name:
-        style = _style(r, style_name, (*loc, "style") if panel.style else ("defaults", "style"))
-        if style is not None:
-            source = style.get("prompt", "{{ prompt }}")
-            _note_characters(r, _referenced_names(source))
-            prompt = _render(r, source, {**context, "prompt": prompt}, (*loc, "style"))
-            negative = ", ".join(p for p in [negative, style.get("negative", "")] if p)
-    return prompt, negative
+    if not style_name:
+        return prompts, negative
+    style = _style(r, style_name, (*loc, "style") if panel.style else ("defaults", "style"))
+    if style is None:
+        return prompts, negative
+    source = style.get("prompt", "{{ prompt }}")
+    _note_characters(r, _referenced_names(source))
+    styled = [_render(r, source, {**context, "prompt": prompt}, (*loc, "style")) for prompt in prompts]
+    return styled, ", ".join(p for p in [negative, style.get("negative", "")] if p)
 
 
 def _note_characters(r: Resolver, names: frozenset[str]) -> None:

@@ -139,7 +139,7 @@ def test_long_prompts_and_break(engine, make_request, sd1_file):
     img = engine.generate(make_request(sd1_file, prompt=long, negative="blurry"))
     broken = engine.generate(make_request(sd1_file, prompt="a cat BREAK on a roof", negative=long))
     assert img.size == broken.size == (64, 64)
-    model = next(iter(engine._models.values()))
+    model = engine._models["fp-" + sd1_file.name]
     cond = engine._conditioning(model, make_request(sd1_file, prompt=long, negative="x"), {}).first_arguments()
     assert cond["prompt_embeds"].shape[1] == cond["negative_prompt_embeds"].shape[1] > 77
 

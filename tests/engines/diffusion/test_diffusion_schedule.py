@@ -17,7 +17,7 @@ def _states_per_call(engine, request):
     """The UNet's encoder_hidden_states at each denoising call (text half of the guided batch), and the image."""
     seen = []
     engine.generate(request)  # load the model first
-    unet = next(iter(engine._models.values())).pipe.unet
+    unet = engine._models[request.model.fingerprint].pipe.unet
     hook = unet.register_forward_pre_hook(lambda _m, _a, kw: seen.append(kw["encoder_hidden_states"].clone()), with_kwargs=True)
     try:
         image = engine.generate(request)

@@ -166,3 +166,18 @@ def _diffusers_image(pipe, request):
     pipe.set_progress_bar_config(disable=True)
     return pipe(request.prompt, negative_prompt=request.negative, num_inference_steps=request.steps, guidance_scale=request.cfg,
                 height=64, width=64, generator=torch.Generator().manual_seed(request.seed)).images[0]
+
+
+def test_a_panel_with_two_characters_on_sd3_is_prompted_as_a_whole(sd3_file, tmp_path):
+    import yaml
+
+    from comicforge.project.load import load_project
+    from comicforge.project.resolve import resolve_book
+
+    book = {"title": "Pair", "defaults": {"engine": "diffusion", "model": str(sd3_file), "sampler": "Euler"},
+            "characters": {"mira": {"tokens": "mira_cf"}, "ren": {"tokens": "ren_cf"}},
+            "pages": [{"layout": "grid-1x1", "panels": [{"prompt": "{{ mira }} waves, a roof", "characters": ["mira", "ren"]}]}]}
+    (tmp_path / "comic.yaml").write_text(yaml.safe_dump(book, sort_keys=False))
+    spec, _ = resolve_book(load_project(tmp_path / "comic.yaml"), lambda path: "fp")
+    request = spec.panels[0].request
+    assert request.regions == () and request.scene == "" and request.prompt == "ren_cf, mira_cf waves, a roof"
