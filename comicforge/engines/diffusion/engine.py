@@ -54,6 +54,7 @@ from comicforge.engines.diffusion.regions import (
     every_lora,
     plain_negative,
     plain_prompt,
+    reference_regions,
     region_loras,
     region_settings,
 )
@@ -214,8 +215,9 @@ class DiffusionEngine:
         return vectors, self._conditioning(model, request, vectors), references
 
     def _regional_conditioning(self, model: ResidentModel, request: GenerateRequest, vectors: dict[str, list]) -> RegionalConditioning:
-        """The negative and [scene | region 1 | …] with the prompt's LoRAs, and each LoRA region's text encoded with its
-        character's LoRAs active, so no character's text-encoder LoRA reaches another's region; every span one length."""
+        """The negative and [scene | region 1 | …] with the prompt's LoRAs, and the text of each region with a pass of
+        its own (its character's LoRAs or references), encoded with its LoRAs active, so no character's text-encoder
+        LoRA reaches another's region; every span one length."""
         steps, sides, is_sdxl = int(request.steps), model.sides, model.info.is_sdxl
         texts = [plain_prompt(request.scene, steps), *(plain_prompt(region.prompt, steps) for region in request.regions)]
         negative_text = plain_negative(request.negative, steps)
@@ -223,15 +225,19 @@ class DiffusionEngine:
         self._activate_loras(model, request.loras)
         negative, scene, *encoded = encode_texts(sides, [negative_text, *texts], request.clip_skip, vectors, is_sdxl, length)
         background = PassText(adapter_weights(model.loras, request.loras), torch.cat([scene.hidden, *(e.hidden for e in encoded)], dim=1))
-        lora_regions = []
+        owners = reference_regions(request)
+        own_passes = []
         for index, (region, text) in enumerate(zip(request.regions, texts[1:])):
             if region.loras:
                 loras = region_loras(request, region)
                 self._activate_loras(model, loras)
                 own = encode_texts(sides, [text], request.clip_skip, vectors, is_sdxl, length)[0]
-                lora_regions.append(PassText(adapter_weights(model.loras, loras), own.hidden, index))
+                own_passes.append(PassText(adapter_weights(model.loras, loras), own.hidden, index))
+            elif index in owners:  # its references only: its text as the background encoded it
+                own_passes.append(PassText(background.adapters, encoded[index].hidden, index))
         self._activate_loras(model, request.loras)
-        return RegionalConditioning(background, tuple(lora_regions), negative, scene.pooled, tuple(r.box for r in request.regions), is_sdxl)
+        return RegionalConditioning(background, tuple(own_passes), negative, scene.pooled, tuple(r.box for r in request.regions), is_sdxl,
+                                    owners)
 
     def _references(self, model: ResidentModel, request: GenerateRequest) -> dict:
         """Attach (or detach) the IP-Adapter; the pipeline's reference images. References without one do nothing."""

@@ -249,7 +249,7 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         characters=tuple(CharacterLook(name, character_palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
         controls=inputs_checked(r, panel, panel_controls(r, panel, engine, placed, loc, model_info), (width, height), loc),
-        references=reference_images(r, characters, engine),  # the whole panel even with regions: per-region IP-Adapter masks are not done yet
+        references=reference_images(r, characters, engine),  # with regions: theirs, in order (each masked to its own)
         ip_adapter=ip_adapter(r, characters, engine),
         regions=regions, scene=scene,
     )

@@ -10,6 +10,7 @@ from comicforge.control.pose import preset_pose
 from comicforge.spec.files import AdapterRef, FileRef
 from comicforge.spec.requests import ControlInput, Region
 from test_diffusion_adapters import kohya_sd15_lora
+from test_diffusion_control import ip_adapter_file  # noqa: F401 (a fixture)
 from test_diffusion_t2i import adapter, adapters  # noqa: F401 (a fixture)
 
 
@@ -140,3 +141,31 @@ def test_lora_regions_with_a_controlnet_and_a_t2i_adapter_crop_their_residuals(e
     both = np.asarray(engine.generate(posed(adapter("openpose", adapters["sd1"]))))
     assert np.array_equal(net_only, zero)  # each crop pass got its own cut of the adapter's features (zeros here)
     assert not np.array_equal(net_only, both)
+
+
+def _reference(folder, name, colour):
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (48, 40), colour)
+    ImageDraw.Draw(image).ellipse([8, 6, 40, 34], fill=(255 - colour[0], 255 - colour[1], 255 - colour[2]))
+    image.save(folder / f"{name}.png")
+    return AdapterRef(FileRef(str(folder / f"{name}.png"), f"fp-{name}.png"), 0.8)
+
+
+def test_each_characters_references_steer_its_own_region(engine, make_request, sd1_file, two_loras, ip_adapter_file, tmp_path):
+    import dataclasses
+
+    mira, ren, other = (_reference(tmp_path, n, c) for n, c in (("mira", (200, 40, 30)), ("ren", (20, 60, 210)), ("kai", (30, 200, 60))))
+
+    def referenced(left_ref, right_ref):
+        request = _two_characters(make_request, sd1_file, two_loras, left=False, right=False, ip_adapter=FileRef(str(ip_adapter_file), "fp-ip"))
+        left, right = request.regions
+        regions = (dataclasses.replace(left, references=(left_ref,)), dataclasses.replace(right, references=(right_ref,)))
+        return dataclasses.replace(request, regions=regions, references=(left_ref, right_ref))
+
+    base = engine.generate(referenced(mira, ren))
+    left, right = _halves(base, engine.generate(referenced(other, ren)))  # mira's reference swapped
+    assert left > 0 and left >= 2 * right, (left, right)
+    left, right = _halves(base, engine.generate(referenced(mira, other)))  # ren's
+    assert right > 0 and right >= 2 * left, (left, right)
+    assert "IP-Adapter weight: 0.8" in base.info["parameters"]
