@@ -109,8 +109,8 @@ def _panel_controlnets(r: Resolver, panel: Panel, loc: Loc) -> dict[str, Network
             continue
         pick = lambda value, default: default if value is None else value  # noqa: E731
         start, end = pick(own.start, base.start if base else 0.0), pick(own.end, base.end if base else 1.0)
-        if start > end:
-            r.fail((*where, "start"), f"start {start:g} must be at most end ({end:g})")
+        if start >= end:
+            r.fail((*where, "start"), f"start {start:g} must be below end ({end:g})")
         nets[kind] = Network(file, pick(own.weight, base.weight if base else 1.0), start, end,
                              (*where, "file") if own.file else ("defaults", "controlnets", kind, "file"), where)
     return nets

@@ -60,7 +60,7 @@ def test_a_panels_controlnet_without_its_input_is_located_at_check(sd1_file: Pat
     def controls(data):
         data["defaults"]["controlnets"] = {"depth": {"file": str(depth_net)}}  # book-wide: panels without a map skip it
         data["pages"][0]["panels"][0]["controlnets"] = {"normal": {"file": str(depth_net)}, "scribble": {"weight": 0.5}}
-        data["pages"][0]["panels"][1]["controlnets"] = {"depth": {"weight": 0.4}}
+        data["pages"][0]["panels"][1]["controlnets"] = {"depth": {"weight": 0.4}, "lineart": {"file": str(depth_net), "start": 0.5, "end": 0.5}}
 
     _edit(project, controls)
     result = run_cli("check", str(project), check=False)
@@ -69,6 +69,7 @@ def test_a_panels_controlnet_without_its_input_is_located_at_check(sd1_file: Pat
     assert ("pages[0].panels[0].controlnets.scribble: no ControlNet file for scribble: give `file` here or in "
             "defaults.controlnets.scribble") in result.stderr
     assert "pages[0].panels[1].controlnets.depth: a depth ControlNet needs a `depth:` map (the panel has none)" in result.stderr
+    assert "pages[0].panels[1].controlnets.lineart.start: start 0.5 must be below end (0.5)" in result.stderr  # as the engine refuses it
     Image.new("L", (30, 30), 90).save(project / "depth.png")
     _edit(project, lambda data: (data["pages"][0]["panels"][0].update(depth="depth.png", controlnets=None),
                                  data["pages"][0]["panels"][1].pop("controlnets")))
