@@ -13,6 +13,7 @@ Pure (reads only the source files); used by the engines and by `comicforge contr
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from comicforge.control.lineart import (
     soft_edges,
     xdog_lines,
 )
-from comicforge.control.maps import MapError, depth_control, normal_control
+from comicforge.control.maps import FLAT_NORMAL, MapError, depth_control, normal_control
 from comicforge.control.pose import render_openpose
 from comicforge.errors import EngineError
 from comicforge.spec.requests import CONTROL_INPUTS, ControlInput, GenerateRequest
@@ -63,6 +64,20 @@ def control_image(request: GenerateRequest, control: ControlInput) -> Image.Imag
         return renderer(request, control)
     except (LineartError, MapError) as error:
         raise EngineError(f"panel {request.panel_id}: {error}") from None
+
+
+def outpaint_control_image(request: GenerateRequest, control: ControlInput, frame: tuple[int, int, int, int]) -> Image.Image:
+    """An outpaint canvas's control image: the panel's own, drawn at the panel's size and pasted where the panel sits
+    (`frame`: left, top, width, height in canvas pixels), so it stays on the pixels it steered; the new area reads as
+    nothing there (black: no line, far; the flat normal). Poses are drawn on the whole canvas (the request's placements
+    are reframed onto the panel's pixels), so a figure may reach into the new area."""
+    if control.kind == "openpose":
+        return control_image(request, control)
+    left, top, width, height = frame
+    panel = control_image(dataclasses.replace(request, width=width, height=height), control)
+    canvas = Image.new("RGB", (request.width, request.height), FLAT_NORMAL if control.kind == "normal" else (0, 0, 0))
+    canvas.paste(panel, (left, top))
+    return canvas
 
 
 def _openpose(request: GenerateRequest, control: ControlInput) -> Image.Image:

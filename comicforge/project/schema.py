@@ -219,12 +219,12 @@ class ControlNetRef(Strict):
     file: str
     weight: Weight = 1.0
     start: Fraction = Field(0.0, description="Fraction of the steps where the ControlNet starts, 0 to 1")
-    end: Fraction = Field(1.0, description="Fraction of the steps where it stops, 0 to 1, at least start")
+    end: Fraction = Field(1.0, description="Fraction of the steps where it stops, 0 to 1, above start")
 
     @model_validator(mode="after")
     def _order(self) -> ControlNetRef:
-        if self.start > self.end:
-            raise blame("start", f"start {self.start:g} must be at most end ({self.end:g})")
+        if self.start >= self.end:  # diffusers (and the engine) refuse an empty window
+            raise blame("start", f"start {self.start:g} must be below end ({self.end:g})")
         return self
 
 
@@ -234,7 +234,7 @@ class PanelControlNet(Strict):
     file: str | None = Field(None, description="The ControlNet file (default: the one in defaults.controlnets)")
     weight: Weight | None = None
     start: Fraction | None = Field(None, description="Fraction of the steps where the ControlNet starts, 0 to 1")
-    end: Fraction | None = Field(None, description="Fraction of the steps where it stops, 0 to 1, at least start")
+    end: Fraction | None = Field(None, description="Fraction of the steps where it stops, 0 to 1, above start")
 
 
 class T2IAdapterRef(Strict):

@@ -27,6 +27,7 @@ class T2IAdapterInfo:
     family: str  # "sd1" | "sdxl"
     in_channels: int  # 3 (RGB control image) or 1 (a sketch)
     channels: tuple[int, ...]  # feature widths, one per UNet down block
+    downscale: int = 8  # pixels per feature of its first level: the generation size must be a multiple (SDXL: 16)
 
 
 def detect_t2i_adapter(path: Path) -> T2IAdapterInfo:
@@ -50,7 +51,8 @@ def detect_t2i_adapter(path: Path) -> T2IAdapterInfo:
     if kind not in ADAPTER_TYPES:
         raise EngineError(f"{path}: unknown T2I-Adapter type {kind!r} (known: {', '.join(ADAPTER_TYPES)})")
     channels = tuple(int(c) for c in config.get("channels", (320, 640, 1280, 1280)))
-    return T2IAdapterInfo(path, ADAPTER_TYPES[kind], int(config.get("in_channels", 3)), channels)
+    downscale = int(config.get("downscale_factor", 16 if kind == "full_adapter_xl" else 8))
+    return T2IAdapterInfo(path, ADAPTER_TYPES[kind], int(config.get("in_channels", 3)), channels, downscale)
 
 
 def check_t2i_adapter_fits(adapter: T2IAdapterInfo, model: ModelInfo) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from comicforge.control.images import control_images
+from comicforge.control.images import control_image, control_images, outpaint_control_image
 from comicforge.control.lineart import scribble_strokes, sketch_to_control, soft_edges
 from comicforge.control.maps import FLAT_NORMAL, MapError, depth_control, normal_control
 from comicforge.errors import EngineError
@@ -78,3 +78,21 @@ def test_request_control_images_for_every_kind(tmp_path: Path) -> None:
     assert all(image.size == (64, 48) and image.mode == "RGB" for image in images.values())
     with pytest.raises(EngineError, match="panel p1: a depth control needs its depth image"):
         control_images(GenerateRequest("p1", "x", "", 1, 64, 48, controls=(ControlInput("depth", None),)))
+
+
+def test_an_outpaint_canvas_extends_the_panels_control_images(tmp_path: Path) -> None:
+    """The panel's own control image sits where the panel sits on the canvas (not refitted to it); the rest is nothing."""
+    Image.fromarray(ramp_depth()).save(tmp_path / "depth.png")
+    normals = np.full((40, 60, 3), (200, 90, 230), np.uint8)
+    Image.fromarray(normals).save(tmp_path / "normal.png")
+    panel = GenerateRequest("p1", "x", "", 1, 64, 48)
+    canvas = GenerateRequest("p1", "x", "", 1, 96, 64)
+    frame = (24, 8, 64, 48)  # extended 0.375 left, 1/6 top and bottom
+    for kind, name, padding in (("depth", "depth.png", (0, 0, 0)), ("normal", "normal.png", FLAT_NORMAL), ("softedge", str(sketch(tmp_path)), (0, 0, 0))):
+        control = ControlInput(kind, None, source=FileRef(str(tmp_path / name), "fp-" + kind))
+        extended = np.asarray(outpaint_control_image(canvas, control, frame))
+        assert extended.shape == (64, 96, 3)
+        assert np.array_equal(extended[8:56, 24:88], np.asarray(control_image(panel, control))), kind
+        outside = np.ones((64, 96), bool)
+        outside[8:56, 24:88] = False
+        assert (extended[outside] == padding).all(), kind

@@ -3,7 +3,7 @@
 Phases of `generate`: settings → resident model → ControlNets, T2I-Adapters and control images → adapters (LoRA
 weights, embeddings, IP-Adapter) → prompt embeddings → pipeline for the task → scheduler → denoise (diffusers' own
 loop) → checked VAE decode → A1111 metadata. `refine` runs the same phases through the img2img / inpaint pipelines,
-with the panel's control images at the edit's size (an outpaint's over the whole canvas) unless the step says not.
+with the panel's control images at the edit's size (an outpaint's extended with the canvas) unless the step says not.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import dataclasses
+import functools
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from comicforge.control.images import control_image
+from comicforge.control.images import Renderer, control_image, outpaint_control_image
 from comicforge.engines.diffusion import VERSION
 from comicforge.engines.diffusion.conditioning import StepConditioning, chunk_length, encode_texts, step_conditioning
 from comicforge.engines.diffusion.controlnet import load_controlnet
@@ -42,6 +43,7 @@ from comicforge.engines.diffusion.refine import (
     edit_for_step,
     grown_to,
     kept_outside_mask,
+    outpaint_frame,
     outpainted_request,
     padded_to_grid,
     read_image,
@@ -176,13 +178,15 @@ class DiffusionEngine:
         source = read_image(step.init, "init image") if isinstance(step, Img2Img) and step.init is not None else image.convert("RGB")
         edit = edit_for_step(source, step)
         request = step_request(request, step, edit.image.size)
-        if isinstance(step, Outpaint):
+        draw: Renderer = control_image
+        if isinstance(step, Outpaint):  # the control images extend with the canvas, staying on the panel's pixels
             request = outpainted_request(request, step.extend, image.size)
+            draw = functools.partial(outpaint_control_image, frame=outpaint_frame(image.size, step.extend))
         settings, model = self._settings_and_model(request)
         vectors, conditioning, references = self._adapters_and_conditioning(model, request)
         result, steering = edit.image.copy(), {}
         if denoising_steps(edit, request.steps):
-            repainted, steering = self._repaint(model, request, settings, edit, conditioning, references)
+            repainted, steering = self._repaint(model, request, settings, edit, conditioning, references, draw)
             result = kept_outside_mask(edit.image, repainted, edit.mask)
         if isinstance(step, Outpaint) and step.width and step.height:
             result = result.resize((step.width, step.height), Image.Resampling.LANCZOS)
@@ -254,13 +258,13 @@ class DiffusionEngine:
         return {"ip_adapter_image": [[read_image(r.file, "reference image") for r in request.references]]}
 
     def _repaint(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings, edit: EditInput,
-                 conditioning: Conditioning, references: dict) -> tuple[Image.Image, dict[str, str]]:
+                 conditioning: Conditioning, references: dict, draw: Renderer) -> tuple[Image.Image, dict[str, str]]:
         """Denoise an edit from its image at its strength (inpaint when it has a mask); same prompts, samplers and
-        control inputs (control images at the edit's size, grown with the image to the latent grid)
+        control inputs (control images drawn by `draw` at the edit's size, grown with the image to the latent grid)
         → (image, the ControlNet settings for the infotext)."""
         padded = padded_to_grid(edit)
-        controls = [dataclasses.replace(c, image=grown_to(c.image, padded.image.size)) for c in self._controls(model, request, settings)]
-        adapters = [dataclasses.replace(a, image=grown_to(a.image, padded.image.size)) for a in self._t2i_adapters(model, request, settings)]
+        controls = [dataclasses.replace(c, image=grown_to(c.image, padded.image.size)) for c in self._controls(model, request, settings, draw)]
+        adapters = [dataclasses.replace(a, image=grown_to(a.image, padded.image.size)) for a in self._t2i_adapters(model, request, settings, draw)]
         pipe = task_pipeline(model.pipe, "img2img" if padded.mask is None else "inpaint", model.info.is_sdxl, [c.module for c in controls])
         pipe.scheduler = make_scheduler(request.sampler, base_scheduler_config(model.info.prediction), request.seed)
         if not hasattr(pipe.scheduler, "add_noise") and not hasattr(pipe.scheduler, "scale_noise"):
@@ -314,8 +318,9 @@ class DiffusionEngine:
             model.pipe.disable_attention_slicing()
         model.attention_slicing = settings.attention_slicing
 
-    def _controls(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings) -> list[ActiveControl]:
-        """Each control input's resident ControlNet (checked against the model's family) and control image."""
+    def _controls(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings,
+                  draw: Renderer = control_image) -> list[ActiveControl]:
+        """Each control input's resident ControlNet (checked against the model's family) and control image (drawn by `draw`)."""
         active = []
         for control in request.controls:
             if control.model is None or control.network != "controlnet":
@@ -326,11 +331,12 @@ class DiffusionEngine:
             info = detect_controlnet(Path(control.model.path))
             check_controlnet_fits(info, model.info)
             module = self._resident_network(control.model, settings, lambda info=info: load_controlnet(info, settings.dtype))
-            active.append(ActiveControl(control, module, control_image(request, control), ref_sha256(control.model)))
+            active.append(ActiveControl(control, module, draw(request, control), ref_sha256(control.model)))
         return active
 
-    def _t2i_adapters(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings) -> list[ActiveControl]:
-        """Each T2I-Adapter input's resident adapter (checked against the model's family and widths) and control image."""
+    def _t2i_adapters(self, model: ResidentModel, request: GenerateRequest, settings: RunSettings,
+                      draw: Renderer = control_image) -> list[ActiveControl]:
+        """Each T2I-Adapter input's resident adapter (checked against the model's family and widths) and control image (drawn by `draw`)."""
         active = []
         for control in request.controls:
             if control.model is None or control.network != "t2i-adapter":
@@ -339,7 +345,7 @@ class DiffusionEngine:
             check_t2i_adapter_fits(info, model.info)
             widths = tuple(int(w) for w in model.pipe.unet.config.block_out_channels)
             module = self._resident_network(control.model, settings, lambda info=info, widths=widths: load_t2i_adapter(info, settings.dtype, widths))
-            active.append(ActiveControl(control, module, control_image(request, control), ref_sha256(control.model)))
+            active.append(ActiveControl(control, module, draw(request, control), ref_sha256(control.model)))
         return active
 
     def _resident_network(self, ref: FileRef, settings: RunSettings, load):

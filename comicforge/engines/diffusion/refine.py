@@ -91,9 +91,16 @@ def outpaint_pads(size: tuple[int, int], extend: tuple[float, float, float, floa
     return round(size[0] * left), round(size[1] * top), round(size[0] * right), round(size[1] * bottom)
 
 
+def outpaint_frame(size: tuple[int, int], extend: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """Where an image of `size` sits on its outpaint canvas: (left, top, width, height) in canvas pixels."""
+    pad = outpaint_pads(size, extend)
+    return pad[0], pad[1], size[0], size[1]
+
+
 def outpainted_request(request: GenerateRequest, extend: tuple[float, float, float, float], size: tuple[int, int]) -> GenerateRequest:
     """The request for an outpaint canvas grown from an image of `size`: its figures stay on the pixels they were
-    drawn at (the OpenPose image extends with the canvas); sketch and maps, drawn for the whole panel, fill it."""
+    drawn at (the OpenPose image extends with the canvas; the sketch and maps are extended by
+    `control.images.outpaint_control_image`)."""
     pad = outpaint_pads(size, extend)
     width, height = size[0] + pad[0] + pad[2], size[1] + pad[1] + pad[3]
     frame = (pad[0] / width, pad[1] / height, size[0] / width, size[1] / height)

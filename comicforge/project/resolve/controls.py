@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from comicforge.errors import EngineError
 from comicforge.project import kinds
 from comicforge.project.load import Loc
 from comicforge.project.resolve.resolver import Resolver, check_fits
@@ -109,8 +110,8 @@ def _panel_controlnets(r: Resolver, panel: Panel, loc: Loc) -> dict[str, Network
             continue
         pick = lambda value, default: default if value is None else value  # noqa: E731
         start, end = pick(own.start, base.start if base else 0.0), pick(own.end, base.end if base else 1.0)
-        if start > end:
-            r.fail((*where, "start"), f"start {start:g} must be at most end ({end:g})")
+        if start >= end:
+            r.fail((*where, "start"), f"start {start:g} must be below end ({end:g})")
         nets[kind] = Network(file, pick(own.weight, base.weight if base else 1.0), start, end,
                              (*where, "file") if own.file else ("defaults", "controlnets", kind, "file"), where)
     return nets
@@ -118,7 +119,9 @@ def _panel_controlnets(r: Resolver, panel: Panel, loc: Loc) -> dict[str, Network
 
 def inputs_checked(r: Resolver, panel: Panel, controls: tuple[ControlInput, ...], size: tuple[int, int], loc: Loc) -> tuple[ControlInput, ...]:
     """The controls, once each input file is known to give a usable control image at the generation size
-    (a sketch with lines, a depth map that is not flat, a normal map in colour); else the engines refuse it."""
+    (a sketch with lines, a depth map that is not flat, a normal map in colour) and each T2I-Adapter takes that
+    size; else the engines refuse it."""
+    _adapter_sizes_checked(r, panel, controls, size, loc)
     if not any(control.source is not None for control in controls):
         return controls  # (the readers import numpy and Pillow: not needed for panels without input files)
     from comicforge.control.images import lineart_control
@@ -138,6 +141,24 @@ def inputs_checked(r: Resolver, panel: Panel, controls: tuple[ControlInput, ...]
         except (LineartError, MapError) as error:
             r.fail((*loc, field), f"{names[field]}: {kinds.without_path(error, Path(control.source.path))}")
     return controls
+
+
+def _adapter_sizes_checked(r: Resolver, panel: Panel, controls: tuple[ControlInput, ...], size: tuple[int, int], loc: Loc) -> None:
+    """A T2I-Adapter needs the generation size in multiples of its downscale factor (SDXL's: 16 px, where native
+    sizes at a panel's aspect are multiples of 8), else a located error."""
+    from comicforge.weights.t2i_adapter import detect_t2i_adapter
+
+    where = (*loc, "size") if panel.size else ("defaults", "size") if r.project.defaults.size else loc
+    for control in controls:
+        if control.network != "t2i-adapter" or control.model is None:
+            continue
+        try:
+            factor = detect_t2i_adapter(Path(control.model.path)).downscale
+        except EngineError:
+            continue  # a file that is no adapter: already a problem where the file is named
+        if size[0] % factor or size[1] % factor:
+            r.fail(where, f"the T2I-Adapter defaults.t2i_adapters.{control.kind} needs a generation size in multiples of {factor} px "
+                   f"(this panel's is {size[0]}x{size[1]}); give it a `size:` that is")
 
 
 def _controlnet_fits(path: Path, model_info: Any) -> None:

@@ -32,6 +32,12 @@ def controlnet_sd15_state(seed: int = 0) -> dict[str, torch.Tensor]:
     return state
 
 
+def controlnet_sd21_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    """The v1.1 layout for SD 2.x: SD1's with linear proj_in/out, as the tiny SD 2.1 UNet has them (`tiny.sd2_state`)."""
+    linear = lambda key, value: value.ndim == 4 and key.endswith(("proj_in.weight", "proj_out.weight"))  # noqa: E731
+    return {key: value.reshape(value.shape[:2]) if linear(key, value) else value for key, value in controlnet_sd15_state(seed).items()}
+
+
 def write_sdxl_controlnet_folder(unet, folder: Path, seed: int = 0) -> Path:
     """A diffusers ControlNet folder derived from a (tiny SDXL) UNet, with non-zero output convolutions."""
     import diffusers

@@ -115,6 +115,17 @@ def test_sdxl_controlnet_folder(engine, make_request, sdxl_file, sdxl_controlnet
     assert steered.shape == (64, 64, 3) and not np.array_equal(plain, steered)
 
 
+def test_sd2_single_file_controlnet(engine, make_request, sd2_file, openpose_file, models_dir):
+    net = tiny.save(ctiny.controlnet_sd21_state(seed=8), models_dir / "control_v11p_tiny_sd21_openpose.safetensors")
+    assert (detect_controlnet(net).format, detect_controlnet(net).family) == ("single-file", "sd2")
+    plain = pixels(engine.generate(posed(make_request, sd2_file)))
+    zero = pixels(engine.generate(posed(make_request, sd2_file, ControlInput("openpose", ref(net), weight=0.0))))
+    steered = pixels(engine.generate(posed(make_request, sd2_file, ControlInput("openpose", ref(net)))))
+    assert np.array_equal(plain, zero) and not np.array_equal(plain, steered)
+    with pytest.raises(EngineError, match=r"control_v11p_tiny_openpose\.safetensors: this ControlNet is for SD 1\.x.*is SD 2\.x"):
+        engine.generate(posed(make_request, sd2_file, ControlInput("openpose", ref(openpose_file))))
+
+
 def test_controlnet_for_another_family_is_refused(engine, make_request, sd1_file, sdxl_file, openpose_file, sdxl_controlnet_dir):
     with pytest.raises(EngineError, match=r"control_v11p_tiny_openpose\.safetensors: this ControlNet is for SD 1\.x.*is SDXL"):
         engine.generate(posed(make_request, sdxl_file, ControlInput("openpose", ref(openpose_file))))

@@ -12,10 +12,10 @@ from PIL import Image
 
 import diffusion_control_tiny as ctiny
 import diffusion_tiny as tiny
-from comicforge.control.images import control_image
+from comicforge.control.images import control_image, outpaint_control_image
 from comicforge.control.pose import preset_pose
 from comicforge.engines.diffusion.metadata import parse_parameters
-from comicforge.engines.diffusion.refine import outpainted_request
+from comicforge.engines.diffusion.refine import outpaint_frame, outpainted_request
 from comicforge.spec.files import FileRef
 from comicforge.spec.requests import ControlInput, Img2Img, Inpaint, Outpaint, Upscale
 
@@ -70,9 +70,18 @@ def test_edits_are_steered_unless_the_step_says_control_false(engine, panel, ste
         assert np.array_equal(pixels(steered)[outside], pixels(image)[outside])
 
 
-def test_outpaint_extends_the_control_images_with_the_canvas(engine, panel, make_request, sd1_file):
+def test_outpaint_extends_the_control_images_with_the_canvas(engine, panel, make_request, sd1_file, monkeypatch):
+    from comicforge.engines.diffusion import engine as engine_module
+
     request, image = panel
     step = Outpaint(extend=(0.5, 0.0, 0.0, 0.0))
+    drawn = {}
+
+    def spy(req, control, frame):
+        drawn[control.kind] = outpaint_control_image(req, control, frame)
+        return drawn[control.kind]
+
+    monkeypatch.setattr(engine_module, "outpaint_control_image", spy)
     extended = outpainted_request(replace(request, width=96, height=64), step.extend, image.size)
     x, y = request.poses[0].body[1]
     assert extended.poses[0].body[1] == pytest.approx((32 / 96 + x * 64 / 96, y))  # the figure stays on its pixels
@@ -82,6 +91,10 @@ def test_outpaint_extends_the_control_images_with_the_canvas(engine, panel, make
     free = engine.refine(request, image, replace(step, control=False))
     assert steered.size == (96, 64) and not np.array_equal(pixels(steered), pixels(free))
     assert np.array_equal(pixels(steered)[:, 32:], pixels(image))  # the panel itself is kept
+    assert outpaint_frame(image.size, step.extend) == (32, 0, 64, 64)
+    assert drawn["openpose"].tobytes() == pose_image.tobytes()
+    depth = pixels(drawn["depth"])  # the panel's own depth image, on the panel's pixels; the new area far (black)
+    assert np.array_equal(depth[:, 32:], pixels(control_image(request, request.controls[1]))) and not depth[:, :32].any()
 
 
 def test_a_t2i_adapter_steers_an_img2img_step(engine, make_request, sd1_file, models_dir):

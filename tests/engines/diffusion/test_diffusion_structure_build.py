@@ -60,7 +60,7 @@ def test_a_panels_controlnet_without_its_input_is_located_at_check(sd1_file: Pat
     def controls(data):
         data["defaults"]["controlnets"] = {"depth": {"file": str(depth_net)}}  # book-wide: panels without a map skip it
         data["pages"][0]["panels"][0]["controlnets"] = {"normal": {"file": str(depth_net)}, "scribble": {"weight": 0.5}}
-        data["pages"][0]["panels"][1]["controlnets"] = {"depth": {"weight": 0.4}}
+        data["pages"][0]["panels"][1]["controlnets"] = {"depth": {"weight": 0.4}, "lineart": {"file": str(depth_net), "start": 0.5, "end": 0.5}}
 
     _edit(project, controls)
     result = run_cli("check", str(project), check=False)
@@ -69,6 +69,7 @@ def test_a_panels_controlnet_without_its_input_is_located_at_check(sd1_file: Pat
     assert ("pages[0].panels[0].controlnets.scribble: no ControlNet file for scribble: give `file` here or in "
             "defaults.controlnets.scribble") in result.stderr
     assert "pages[0].panels[1].controlnets.depth: a depth ControlNet needs a `depth:` map (the panel has none)" in result.stderr
+    assert "pages[0].panels[1].controlnets.lineart.start: start 0.5 must be below end (0.5)" in result.stderr  # as the engine refuses it
     Image.new("L", (30, 30), 90).save(project / "depth.png")
     _edit(project, lambda data: (data["pages"][0]["panels"][0].update(depth="depth.png", controlnets=None),
                                  data["pages"][0]["panels"][1].pop("controlnets")))
@@ -99,3 +100,17 @@ def test_t2i_adapter_and_control_false_from_the_project(sd1_file: Path, sdxl_fil
     result = run_cli("check", str(xl), check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"defaults.t2i_adapters.openpose.file: {adapter}: this T2I-Adapter is for SD 1.x; the model tiny-sdxl" in result.stderr
+
+
+def test_an_sdxl_t2i_adapter_needs_a_size_in_multiples_of_16_at_check(sdxl_file: Path, tmp_path: Path):
+    adapter = _adapter(tmp_path / "t2i-adapter-openpose-sdxl-tiny", [32, 64, 128], xl=True)
+    project = _project(tmp_path / "xl", sdxl_file, size=[64, 88])
+    _edit(project, lambda data: (data["defaults"].update(t2i_adapters={"openpose": {"file": str(adapter)}}),
+                                 data["pages"][0]["panels"][0].update(pose="standing")))
+    result = run_cli("check", str(project), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert ("defaults.size: the T2I-Adapter defaults.t2i_adapters.openpose needs a generation size in multiples of 16 px "
+            "(this panel's is 64x88); give it a `size:` that is") in result.stderr
+    assert result.stderr.count("multiples of 16") == 1  # the panel without a pose has no adapter
+    _edit(project, lambda data: data["defaults"].update(size=[64, 96]))
+    run_cli("check", str(project))
