@@ -66,18 +66,29 @@ def region_change(a, b, box: tuple) -> float:
     return float(change[round(y * HEIGHT):round((y + h) * HEIGHT), round(x * WIDTH):round((x + w) * WIDTH)].mean())
 
 
-def isolation(engine: DiffusionEngine, model: Path, loras: list[Path], steps: int, seeds: list[int]) -> list[float]:
-    """Own/other change ratios when each of two side-by-side characters' LoRA is switched off."""
+def isolation(engine: DiffusionEngine, model: Path, loras: list[Path], steps: int, seeds: list[int]) -> tuple[list[float], float]:
+    """Own/other pixel change ratios when each of two side-by-side characters' LoRA is switched off, and the largest
+    change of the other region's latents (before the VAE, whose decoder mixes the whole image)."""
     halves = [(0.0, 0.0, 0.5, 1.0), (0.5, 0.0, 0.5, 1.0)]
-    ratios = []
-    for seed in seeds:
-        both = engine.generate(panel(model, loras, halves, steps, seed))
-        for off in (0, 1):
-            image = engine.generate(panel(model, loras, halves, steps, seed, off))
-            own, other = region_change(both, image, halves[off]), region_change(both, image, halves[1 - off])
-            print(f"  seed {seed}, {NAMES[off]}'s LoRA off: own region {own:.2f}, other's {other:.2f} → {own / max(other, 1e-9):.2f}×")
-            ratios.append(own / max(other, 1e-9))
-    return ratios
+    latents: list = []
+    denoise = engine._denoise
+    engine._denoise = lambda *args, **kwargs: latents.append(denoise(*args, **kwargs)) or latents[-1]  # type: ignore[method-assign]
+    ratios, latent_leak = [], 0.0
+    try:
+        for seed in seeds:
+            both = engine.generate(panel(model, loras, halves, steps, seed))
+            for off in (0, 1):
+                image = engine.generate(panel(model, loras, halves, steps, seed, off))
+                own, other = region_change(both, image, halves[off]), region_change(both, image, halves[1 - off])
+                half = latents[-1].shape[-1] // 2
+                cut = slice(half, None) if off == 0 else slice(0, half)
+                latent_leak = max(latent_leak, float((latents[-1] - latents[0])[..., cut].abs().max()))
+                print(f"  seed {seed}, {NAMES[off]}'s LoRA off: own region {own:.2f}, other's {other:.2f} → {own / max(other, 1e-9):.2f}×")
+                ratios.append(own / max(other, 1e-9))
+            latents.clear()
+    finally:
+        engine._denoise = denoise  # type: ignore[method-assign]
+    return ratios, latent_leak
 
 
 def step_timings(engine: DiffusionEngine, requests: dict[str, GenerateRequest], runs: int) -> dict[str, list[float]]:
@@ -117,8 +128,9 @@ def main() -> None:
     loras = [tiny.save(kohya_sd15_lora(seed=i + 1), folder / f"{name}.safetensors") for i, name in enumerate(NAMES)]
     engine = DiffusionEngine(device="cpu")
     print(f"isolation, {WIDTH}x{HEIGHT}, {args.steps} steps, DPM++ 2M Karras, LoRA weight 1:")
-    ratios = isolation(engine, model, loras, args.steps, list(range(1, args.runs + 1)))
+    ratios, latent_leak = isolation(engine, model, loras, args.steps, list(range(1, args.runs + 1)))
     print(f"LoRA-off ratio (own region / other region): median {statistics.median(ratios):.2f}×, min {min(ratios):.2f}× over {len(ratios)}")
+    print(f"largest change of the other region's latents: {latent_leak:g} (what remains in pixels is the VAE decoder's)")
     cases = {
         "one character with its LoRA": one_character(model, loras[0], args.steps, 1),
         "2 characters, halves": panel(model, loras, [(0.0, 0.0, 0.5, 1.0), (0.5, 0.0, 0.5, 1.0)], args.steps, 1),

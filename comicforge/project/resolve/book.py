@@ -13,7 +13,7 @@ from comicforge.layout.pages import PageGeometry, pixel_box
 from comicforge.layout.panels import Rect
 from comicforge.project import kinds
 from comicforge.project.load import LoadedProject, Loc
-from comicforge.project.resolve.controls import inputs_checked, panel_controls
+from comicforge.project.resolve.controls import inputs_checked, panel_controls, size_grid
 from comicforge.project.resolve.edits import panel_edits
 from comicforge.project.resolve.generation import (
     DEFAULT_CFG,
@@ -234,8 +234,9 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         where = (*loc, "sampler") if panel.sampler else ("defaults", "sampler")
         r.fail(where, f"unknown sampler {sampler!r} (valid: {', '.join(SAMPLER_NAMES)})")
     model = panel_model(r, panel, engine, loc)
-    width, height = generation_size(r, panel, engine, model, box)
     model_info = r.models.get(model.path) if model else None
+    controls = panel_controls(r, panel, engine, placed, loc, model_info)
+    width, height = generation_size(r, panel, engine, model, box, size_grid(controls))
     sampler = family_sampler(r, panel, sampler, model_info, loc)
     steps = setting(r, panel, "steps") or DEFAULT_STEPS
     cast = _Cast(panel_id, panel, characters, placed, engine, model_info, loc)
@@ -248,7 +249,7 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         options=(("precision", r.project.defaults.precision),) if r.project.defaults.precision != "auto" and engine == "diffusion" else (),
         characters=tuple(CharacterLook(name, character_palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
-        controls=inputs_checked(r, panel, panel_controls(r, panel, engine, placed, loc, model_info), (width, height), loc),
+        controls=inputs_checked(r, panel, controls, (width, height), loc),
         references=reference_images(r, characters, engine),  # with regions: theirs, in order (each masked to its own)
         ip_adapter=ip_adapter(r, characters, engine),
         regions=regions, scene=scene,

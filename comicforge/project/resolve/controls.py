@@ -143,19 +143,30 @@ def inputs_checked(r: Resolver, panel: Panel, controls: tuple[ControlInput, ...]
     return controls
 
 
-def _adapter_sizes_checked(r: Resolver, panel: Panel, controls: tuple[ControlInput, ...], size: tuple[int, int], loc: Loc) -> None:
-    """A T2I-Adapter needs the generation size in multiples of its downscale factor (SDXL's: 16 px, where native
-    sizes at a panel's aspect are multiples of 8), else a located error."""
+def size_grid(controls: tuple[ControlInput, ...]) -> int:
+    """The pixel multiple a generation size needs for these controls: 8, or a T2I-Adapter's larger downscale (SDXL: 16)."""
+    return max([8, *(factor for _, factor in _adapter_downscales(controls))])
+
+
+def _adapter_downscales(controls: tuple[ControlInput, ...]) -> list[tuple[ControlInput, int]]:
+    """Each T2I-Adapter control with its downscale factor (files that are no adapter are reported where named)."""
     from comicforge.weights.t2i_adapter import detect_t2i_adapter
 
-    where = (*loc, "size") if panel.size else ("defaults", "size") if r.project.defaults.size else loc
+    found = []
     for control in controls:
-        if control.network != "t2i-adapter" or control.model is None:
-            continue
-        try:
-            factor = detect_t2i_adapter(Path(control.model.path)).downscale
-        except EngineError:
-            continue  # a file that is no adapter: already a problem where the file is named
+        if control.network == "t2i-adapter" and control.model is not None:
+            try:
+                found.append((control, detect_t2i_adapter(Path(control.model.path)).downscale))
+            except EngineError:
+                continue
+    return found
+
+
+def _adapter_sizes_checked(r: Resolver, panel: Panel, controls: tuple[ControlInput, ...], size: tuple[int, int], loc: Loc) -> None:
+    """A T2I-Adapter needs the generation size in multiples of its downscale factor (SDXL's: 16 px; native sizes are
+    rounded so, an explicit `size:` may not be), else a located error."""
+    where = (*loc, "size") if panel.size else ("defaults", "size") if r.project.defaults.size else loc
+    for control, factor in _adapter_downscales(controls):
         if size[0] % factor or size[1] % factor:
             r.fail(where, f"the T2I-Adapter defaults.t2i_adapters.{control.kind} needs a generation size in multiples of {factor} px "
                    f"(this panel's is {size[0]}x{size[1]}); give it a `size:` that is")

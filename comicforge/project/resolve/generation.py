@@ -139,8 +139,9 @@ def _lora_fits(path: Path, model_info: Any) -> None:
     check_lora(path, model_info)
 
 
-def generation_size(r: Resolver, panel: Panel, engine: str, model: FileRef | None, box: tuple[int, int, int, int]) -> tuple[int, int]:
-    """Explicit size, else the engine's native resolution at the panel's aspect (multiples of 8)."""
+def generation_size(r: Resolver, panel: Panel, engine: str, model: FileRef | None, box: tuple[int, int, int, int],
+                    grid: int = 8) -> tuple[int, int]:
+    """Explicit size, else the engine's native resolution at the panel's aspect (multiples of `grid` px)."""
     size = setting(r, panel, "size")
     if size:
         return tuple(size)  # type: ignore[return-value]
@@ -151,13 +152,13 @@ def generation_size(r: Resolver, panel: Panel, engine: str, model: FileRef | Non
         scale = min(1.0, DRAFT_MAX_EDGE / max(width, height, 1))
         return max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8)
     native = r.models[model.path].native_size
-    return native_size_at_aspect(native, width / max(height, 1))
+    return native_size_at_aspect(native, width / max(height, 1), grid)
 
 
-def native_size_at_aspect(native: int, aspect: float) -> tuple[int, int]:
-    """About native² pixels at the given width/height aspect, both sides multiples of 8."""
-    width = max(8, round(math.sqrt(native * native * aspect) / 8) * 8)
-    height = max(8, round(native * native / width / 8) * 8)
+def native_size_at_aspect(native: int, aspect: float, grid: int = 8) -> tuple[int, int]:
+    """About native² pixels at the given width/height aspect, both sides multiples of `grid` px."""
+    width = max(grid, round(math.sqrt(native * native * aspect) / grid) * grid)
+    height = max(grid, round(native * native / width / grid) * grid)
     return width, height
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from comicforge.project.load import Loc
+from comicforge.project.resolve.controls import size_grid
 from comicforge.project.resolve.resolver import Resolver, setting
 from comicforge.project.schema import Panel
 from comicforge.spec.requests import GenerateRequest
@@ -25,14 +26,15 @@ def preview_request(r: Resolver, request: GenerateRequest) -> GenerateRequest | 
     preview = r.project.defaults.preview
     if preview.sampler is not None and preview.sampler not in SAMPLER_NAMES:
         r.fail(("defaults", "preview", "sampler"), f"unknown sampler {preview.sampler!r} (valid: {', '.join(SAMPLER_NAMES)})")
+    grid = size_grid(request.controls)
     changed = dataclasses.replace(
         request, sampler=preview.sampler or request.sampler, steps=preview.steps or request.steps,
         cfg=request.cfg if preview.cfg is None else preview.cfg,
-        width=_scaled(request.width, preview.scale), height=_scaled(request.height, preview.scale),
+        width=_scaled(request.width, preview.scale, grid), height=_scaled(request.height, preview.scale, grid),
     )
     return None if changed == request else changed
 
 
-def _scaled(side: int, scale: float) -> int:
-    """A generation side scaled, kept a multiple of 8 and at least 64 (or the side itself when smaller)."""
-    return max(min(side, 64), round(side * scale / 8) * 8)
+def _scaled(side: int, scale: float, grid: int) -> int:
+    """A generation side scaled, kept a multiple of `grid` px and at least 64 (or the side itself when smaller)."""
+    return max(min(side, 64), round(side * scale / grid) * grid)

@@ -114,3 +114,26 @@ def test_an_sdxl_t2i_adapter_needs_a_size_in_multiples_of_16_at_check(sdxl_file:
     assert result.stderr.count("multiples of 16") == 1  # the panel without a pose has no adapter
     _edit(project, lambda data: data["defaults"].update(size=[64, 96]))
     run_cli("check", str(project))
+
+
+def test_native_and_preview_sizes_of_sdxl_t2i_adapter_panels_are_multiples_of_16(sdxl_file: Path, tmp_path: Path):
+    from comicforge.project.load import load_project
+    from comicforge.project.resolve import resolve_book
+    from comicforge.project.resolve.generation import native_size_at_aspect
+
+    adapter = _adapter(tmp_path / "t2i-adapter-openpose-sdxl-tiny", [32, 64, 128], xl=True)
+    project = _project(tmp_path / "xl", sdxl_file)
+
+    def unsized(data):
+        del data["defaults"]["size"]
+        data["defaults"].update(t2i_adapters={"openpose": {"file": str(adapter)}}, preview={"scale": 0.3})
+        data["format"]["margins"] = "0.4in"
+        data["pages"] = [{"layout": "grid-1x1", "panels": [{"prompt": "a roof", "pose": "standing"}]}]
+
+    _edit(project, unsized)
+    (panel,) = resolve_book(load_project(project / "comic.yaml"), lambda path: "fp")[0].panels
+    aspect = (panel.box[2] - panel.box[0]) / (panel.box[3] - panel.box[1])
+    assert native_size_at_aspect(1024, aspect)[0] % 16 == 8  # on the 8 px grid this panel would not do
+    for request in (panel.request, panel.preview):
+        assert request.width % 16 == 0 and request.height % 16 == 0, (request.width, request.height)
+    assert abs(panel.request.width / panel.request.height - aspect) < 0.02
