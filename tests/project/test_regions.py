@@ -78,3 +78,10 @@ def test_lora_families_match_only_within_sd1_and_sd2_when_one_is_undecided():
 
     assert _same_family("SD 1.x/2.x", "SD 2.x") and _same_family("SD 1.x", "SD 1.x/2.x")
     assert not _same_family("SD 1.x/2.x", "SD3") and not _same_family("SD 1.x/2.x", "SDXL") and not _same_family("SD 1.x", "SD 2.x")
+
+
+def test_a_character_listed_twice_is_a_located_error(tmp_path: Path):
+    file = _book(tmp_path / "book", [{"prompt": "{{ mira }} smiling, {{ ren }} sad", "characters": ["mira", "ren", "mira"]}])
+    result = run_cli("check", str(file.parent), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "comic.yaml:" in result.stderr and "pages[0].panels[0].characters[2]: 'mira' is listed twice" in result.stderr

@@ -218,7 +218,9 @@ def _panel_characters(r: Resolver, panel: Panel, loc: Loc) -> list[tuple[str, Ch
     found = []
     for i, name in enumerate(panel.characters):
         character = r.character(name)
-        if character is not None:
+        if name in panel.characters[:i]:
+            r.fail((*loc, "characters", i), f"{name!r} is listed twice (each character has one region in a panel)")
+        elif character is not None:
             found.append((name, character))
         else:
             r.fail((*loc, "characters", i), f"unknown character {name!r} (known: {known(r.project.characters)})")
