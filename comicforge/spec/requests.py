@@ -144,6 +144,8 @@ def region_boxes_after_outpaint(regions: tuple[Region, ...], extend: tuple[float
 def step_request(request: GenerateRequest, step: Edit, size: tuple[int, int]) -> GenerateRequest:
     """The panel's request for an editing step: its prompt (and scene), seed, size, moved regions, controls if kept."""
     regions = region_boxes_after_outpaint(request.regions, step.extend) if isinstance(step, Outpaint) else request.regions
+    if step.prompt is not None:  # it replaces every prompt of the panel: the characters' adapters stay regional
+        regions = tuple(dataclasses.replace(region, prompt=step.prompt) for region in regions)
     return dataclasses.replace(
         request, prompt=step.prompt if step.prompt is not None else request.prompt,
         scene=step.prompt if step.prompt is not None and request.regions else request.scene,

@@ -169,3 +169,14 @@ def test_each_characters_references_steer_its_own_region(engine, make_request, s
     left, right = _halves(base, engine.generate(referenced(mira, other)))  # ren's
     assert right > 0 and right >= 2 * left, (left, right)
     assert "IP-Adapter weight: 0.8" in base.info["parameters"]
+
+
+def test_an_edit_steps_prompt_replaces_every_regions_prompt(engine, make_request, sd1_file, two_loras):
+    from comicforge.spec.requests import Img2Img
+
+    request = _two_characters(make_request, sd1_file, two_loras)
+    image = engine.generate(request)
+    truck = engine.refine(request, image, Img2Img(strength=0.8, prompt="a red fire truck"))
+    sky = engine.refine(request, image, Img2Img(strength=0.8, prompt="a blue sky, night"))
+    left, right = _halves(truck, sky)
+    assert left > 0 and right > 0  # both regions follow the step's prompt (they kept their own before)
