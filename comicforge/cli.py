@@ -258,8 +258,16 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     scan = scan_tags(text)
     if scan.problems:
         raise ComicforgeError([Problem(message, "prompt") for message in scan.problems])
-    report = explain_prompt(text, negative, steps, scan.loras, _prompt_tokenizers(args.model))
-    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else report_text(report))
+    tokenizers = _prompt_tokenizers(args.model)
+    report = explain_prompt(text, negative, steps, scan.loras, tokenizers)
+    shown = [report_text(report)]
+    if args.panel is not None and request.regions:  # what the encoder gets: the scene's text and each region's
+        explain = lambda prompt: explain_prompt(prompt, negative, steps, scan_tags(prompt).loras, tokenizers)  # noqa: E731
+        report["scene"] = explain(request.scene)
+        report["regions"] = [{"who": region.who, "box": [round(v, 3) for v in region.box], **explain(region.prompt)} for region in request.regions]
+        shown.append("outside every region, the scene's " + report_text(report["scene"]))
+        shown += [f"{region['who']}'s region {region['box']}: " + report_text(region) for region in report["regions"]]
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else "\n\n".join(shown))
     return 0
 
 

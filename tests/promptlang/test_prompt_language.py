@@ -186,6 +186,14 @@ def test_prompt_command_for_a_panel(small_project, capsys):
     assert report["loras"] == [{"name": "ink", "weight": 0.6}]
     report = _report(capsys, "[{{ ren }}|{{ mira }}] in the rain", "--project", str(small_project), "--panel", "p1.1", "--steps", "2")
     assert [s["text"] for s in report["schedule"]] == ["ren_cf, black coat in the rain", "mira_cf, silver hair in the rain"]
+    report = _report(capsys, "{{ mira }} waves, {{ ren }} frowns, a roof", "--project", str(small_project), "--panel", "p1.3")
+    assert [s["text"] for s in report["scene"]["schedule"]] == ["a roof"]
+    assert [(r["who"], r["schedule"][0]["text"]) for r in report["regions"]] == [
+        ("mira", "mira_cf, silver hair waves, a roof"), ("ren", "ren_cf, black coat frowns, a roof")]
+    mira, ren = (r["box"] for r in report["regions"])
+    assert len(mira) == 4 and mira[0] < ren[0]  # around each placed figure, mira on the left
+    assert main(["prompt", "--project", str(small_project), "--panel", "p1.3"]) == 0
+    assert f"mira's region {mira}: prompt (25 steps):" in capsys.readouterr().out
     assert main(["prompt", "--project", str(small_project), "--panel", "p9.9"]) == 2
     assert "no panel 'p9.9'" in capsys.readouterr().err
 
