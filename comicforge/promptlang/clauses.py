@@ -47,7 +47,11 @@ def split_clauses(prompt: str) -> list[Clause]:
 
 
 def join_clauses(clauses: list[Clause]) -> str:
-    """Clauses back into a prompt: `a, b BREAK c` (a trailing separator dropped)."""
+    """Clauses back into a prompt: `a, b BREAK c` (a trailing separator and empty clauses at either end dropped)."""
+    while clauses and not clauses[-1].text:
+        clauses = clauses[:-1]
+    while clauses and not clauses[0].text:
+        clauses = clauses[1:]
     text = ""
     for i, clause in enumerate(clauses):
         text += clause.text

@@ -85,3 +85,9 @@ def test_a_character_listed_twice_is_a_located_error(tmp_path: Path):
     result = run_cli("check", str(file.parent), check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "comic.yaml:" in result.stderr and "pages[0].panels[0].characters[2]: 'mira' is listed twice" in result.stderr
+
+
+def test_an_empty_break_clause_leaves_no_dangling_break(tmp_path: Path):
+    file = _book(tmp_path / "book", [{"prompt": "{{ mira }} waves BREAK BREAK {{ ren }} frowns", "characters": ["mira", "ren"]}])
+    request, = _requests(file)
+    assert [r.prompt for r in request.regions] == ["mira_cf, silver hair waves", "ren_cf, black coat frowns"]
