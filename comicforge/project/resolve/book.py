@@ -252,7 +252,7 @@ def _request(r: Resolver, panel_id: str, panel: Panel, characters: list[tuple[st
         characters=tuple(CharacterLook(name, character_palette(r, c)) for name, c in characters),
         poses=placed, shot=panel.shot, label=panel.label if panel.label is not None else _label(panel),
         controls=inputs_checked(r, panel, controls, (width, height), loc),
-        references=reference_images(r, characters, engine),  # with regions: theirs, in order (each masked to its own)
+        references=tuple(ref for region in regions for ref in region.references) if regions else reference_images(r, characters, engine),
         ip_adapter=ip_adapter(r, characters, engine),
         regions=regions, scene=scene,
     )
